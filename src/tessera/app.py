@@ -1,0 +1,67 @@
+"""``create_app(settings)``: routers, middleware, error handlers and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from tessera import exception_handlers, migrate
+from tessera.config import Settings, get_settings
+from tessera.db import create_database
+from tessera.edge import EdgeMiddleware
+from tessera.event.endpoints import router as events_router
+from tessera.kit.clock import Clock, system_clock
+from tessera.ops.endpoints import router as ops_router
+from tessera.ticket_class.endpoints import router as ticket_classes_router
+
+DESCRIPTION = """Tessera's ticketing API, compatible with the Gomry v1 API.
+
+Authenticate every `/api/v1` request with the `X-API-KEY` header. Creating `POST` endpoints
+accept an `Idempotency-Key` header. Every error has the shape `{"error", "code", "details"?}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    settings = settings or get_settings()
+    db = create_database(settings.database_url, settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await db.connect()
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title="Tessera",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    app.state.migration_head = migrate.head_revision()
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(events_router)
+    api.include_router(ticket_classes_router)
+    app.include_router(api)
+    app.include_router(ops_router)
+
+    exception_handlers.install(app)
+    app.add_middleware(EdgeMiddleware, log_requests=settings.access_log)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (used by ``tessera serve --workers N``)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return create_app()

@@ -1,0 +1,1 @@
+"""Organizations, API keys, scopes, and the authenticated-principal dependency."""

@@ -1,0 +1,238 @@
+"""The ``tessera`` command. Output is stable for scripts; ``--json`` prints one JSON object.
+
+Errors go to stderr with a non-zero exit code and a sentence that says what to do next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from tessera import migrate
+from tessera.auth import scopes as scope_rules
+from tessera.auth import service as auth
+from tessera.config import ConfigError, Settings, load_settings
+from tessera.db import Connection, create_database
+from tessera.errors import AppError
+from tessera.kit.clock import system_clock
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
+    async def main() -> T:
+        db = create_database(settings.database_url, pool_size=1)
+        await db.connect()
+        try:
+            return await db.run(work)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(main())
+    except AppError as exc:
+        if exc.status == 503:
+            raise click.ClickException(
+                f"cannot reach the database at {settings.database_url}: check "
+                "TESSERA_DATABASE_URL, that the server runs, and run `tessera db upgrade`."
+            ) from None
+        raise click.ClickException(exc.message) from None
+
+
+def _ensure_migrated(settings: Settings) -> None:
+    try:
+        migrate.upgrade(settings.database_url)
+    except Exception as exc:
+        raise click.ClickException(
+            f"could not migrate the database at {settings.database_url}: {exc}. "
+            "Check TESSERA_DATABASE_URL and that the database server is running."
+        ) from None
+
+
+def _emit(value: dict[str, Any], as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        click.echo(json.dumps(value))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+@click.group()
+@click.version_option(package_name="tessera")
+def main() -> None:
+    """Tessera: a self-hostable event-ticketing server (Gomry v1 compatible API)."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the API and the ticket page (migrating the database first)."""
+    import uvicorn
+
+    settings = _settings()
+    _ensure_migrated(settings)
+    click.echo(f"Tessera listening on http://{host}:{port} (database: {settings.database_url})",
+               err=True)
+    uvicorn.run(
+        "tessera.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    settings = _settings()
+    _ensure_migrated(settings)
+    click.echo(f"database at {settings.database_url} is at migration {migrate.head_revision()}")
+
+
+@main.group()
+def orgs() -> None:
+    """Organizations."""
+
+
+@orgs.command("create")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def orgs_create(name: str, as_json: bool) -> None:
+    """Create an organization."""
+    if not name.strip():
+        raise click.BadParameter("give the organization a name", param_hint="NAME")
+    settings = _settings()
+    org = _run(settings, lambda conn: auth.create_organization(conn, name.strip(), system_clock()))
+    _emit(org, as_json, [f"created organization {org['id']} ({org['name']})"])
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--org", "org_id", required=True, help="Organization ID (org_…).")
+@click.option("--name", required=True, help="A label, e.g. the integration using the key.")
+@click.option("--scopes", "scope_list", default=None,
+              help="Comma-separated resource:level, e.g. attendees:write,events:read. "
+                   "Default: every resource at write.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def keys_create(org_id: str, name: str, scope_list: str | None, as_json: bool) -> None:
+    """Create an API key; the key is printed once and never again."""
+    try:
+        key_scopes = (
+            scope_rules.all_write() if scope_list is None
+            else scope_rules.parse_scope_list(scope_list)
+        )
+    except scope_rules.ScopeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scopes") from None
+    settings = _settings()
+    created = _run(
+        settings,
+        lambda conn: auth.create_api_key(conn, org_id, name, key_scopes, system_clock()),
+    )
+    granted = ",".join(f"{r}:{lvl}" for r, lvl in key_scopes.items() if lvl != "none") or "none"
+    _emit(created, as_json, [
+        f"created API key {created['id']} for {org_id} ({granted})",
+        f"key: {created['key']}",
+        "Store it now: Tessera keeps only its hash and cannot show it again.",
+    ])
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.option("--json", "as_json", is_flag=True)
+def keys_revoke(key_id: str, as_json: bool) -> None:
+    """Revoke an API key at once."""
+    settings = _settings()
+    revoked = _run(settings, lambda conn: auth.revoke_api_key(conn, key_id, system_clock()))
+    _emit(revoked, as_json, [f"revoked API key {key_id}"])
+
+
+@keys.command("list")
+@click.option("--org", "org_id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(org_id: str, as_json: bool) -> None:
+    """List an organization's keys (never the keys themselves)."""
+    settings = _settings()
+    listed = _run(settings, lambda conn: auth.list_api_keys(conn, org_id))
+    lines = [
+        f"{k['id']}  {k['prefix']:<18} {'revoked' if k['revoked_at'] else 'active ':<8} {k['name']}"
+        for k in listed
+    ] or ["no API keys"]
+    _emit({"data": listed}, as_json, lines)
+
+
+@main.command()
+def demo() -> None:
+    """Create an organization, an event and a key, and print a working curl command."""
+    from tessera.event import service as events
+    from tessera.event.schemas import EventCreate
+
+    settings = _settings()
+    _ensure_migrated(settings)
+
+    async def make(conn: Connection) -> dict[str, Any]:
+        now = system_clock()
+        org = await auth.create_organization(conn, "Demo Organization", now)
+        key = await auth.create_api_key(conn, org["id"], "demo", scope_rules.all_write(), now)
+        event = await events.create_event(conn, org["id"], EventCreate.model_validate({
+            "name": "Demo Conference",
+            "start": {"utc": "2027-07-15T18:00", "timezone": "America/New_York"},
+            "end": {"utc": "2027-07-15T22:00", "timezone": "America/New_York"},
+            "location": "Main Hall", "capacity": 100,
+        }), now)
+        rows = await conn.fetch(
+            "SELECT id FROM ticket_classes WHERE event_id = $1", event["id"]
+        )
+        return {"org": org, "key": key, "event": event, "ticket_class_id": rows[0]["id"]}
+
+    made = _run(settings, make)
+    body = json.dumps({
+        "ticket_class_id": made["ticket_class_id"],
+        "contact": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
+        "quantity": 2,
+        "send_email": False,
+    })
+    url = f"{settings.base_url}/api/v1/events/{made['event']['id']}/attendees"
+    click.echo(f"organization: {made['org']['id']}")
+    click.echo(f"API key:      {made['key']['key']}")
+    click.echo(f"event:        {made['event']['id']} ({made['event']['name']})")
+    click.echo("")
+    click.echo("With `tessera serve` running, create two tickets:")
+    click.echo(
+        f"curl -X POST -H {shlex.quote('X-API-KEY: ' + made['key']['key'])} "
+        "-H 'Content-Type: application/json' "
+        "-H \"Idempotency-Key: attendee-$(uuidgen)\" "
+        f"-d {shlex.quote(body)} {url}"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

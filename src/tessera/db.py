@@ -1,0 +1,322 @@
+"""Database access: one small interface over SQLite (stdlib ``sqlite3``) and PostgreSQL (asyncpg).
+
+Why not the ORM: a Create Attendee is a handful of statements, and PERFORMANCE.md measured the
+ORM unit of work at ~510 tx/s against a 2,500 req/s goal. SQL is written once with ``$1``
+placeholders (asyncpg's style); the SQLite adapter rewrites them to ``?1``.
+
+The single commit point is :meth:`Database.run`: it opens a transaction, runs one unit of work,
+commits, and retries the whole unit when the database reports a transient conflict. Services take
+the connection as a parameter and never commit.
+
+SQLite: one connection per process, used directly on the event loop. A transaction never awaits
+anything real, so no other coroutine runs inside it; an ``asyncio.Lock`` guards the connection
+anyway, so a future slip cannot interleave two transactions. ``BEGIN IMMEDIATE`` takes the write
+lock up front, which serializes writers across processes without deadlock-prone lock upgrades.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any, Protocol, TypeVar
+
+import asyncpg
+
+from tessera.errors import ServiceUnavailable
+
+log = logging.getLogger("tessera.db")
+
+T = TypeVar("T")
+Row = Any  # sqlite3.Row or asyncpg.Record: both index by column name
+
+
+class Connection(Protocol):
+    dialect: str
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+    async def execute(self, sql: str, *args: Any) -> int: ...
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None: ...
+
+
+class IntegrityViolation(Exception):
+    """A unique or foreign-key constraint refused a write; services map it to a 409."""
+
+
+class StatementCounter:
+    """Counts statements sent, so the benchmark can report statements per request."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+STATEMENTS = StatementCounter()
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+@lru_cache(maxsize=1024)
+def _to_sqlite(sql: str) -> str:
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+class _SqliteConnection:
+    dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self._raw = raw
+
+    def _run(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+        STATEMENTS.count += 1
+        try:
+            return self._raw.execute(_to_sqlite(sql), args)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return self._run(sql, args).fetchall()
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        row: Row | None = self._run(sql, args).fetchone()
+        return row
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return self._run(sql, args).rowcount
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        STATEMENTS.count += 1
+        try:
+            self._raw.executemany(_to_sqlite(sql), args)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+
+class _PgConnection:
+    dialect = "postgresql"
+
+    def __init__(self, raw: asyncpg.Connection) -> None:
+        self._raw = raw
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        STATEMENTS.count += 1
+        try:
+            return list(await self._raw.fetch(sql, *args))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        STATEMENTS.count += 1
+        try:
+            return await self._raw.fetchrow(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        STATEMENTS.count += 1
+        try:
+            status: str = await self._raw.execute(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        STATEMENTS.count += 1
+        try:
+            await self._raw.executemany(sql, args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+
+class Database(Protocol):
+    dialect: str
+
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    def transaction(self) -> Any: ...
+    def reader(self) -> Any: ...
+    async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T: ...
+
+
+class Retry(Exception):
+    """Raised inside a transaction when the database asks the unit of work to start over."""
+
+
+async def _run_with_retries(
+    db: Database, work: Callable[[Connection], Awaitable[T]], attempts: int = 5
+) -> T:
+    for attempt in range(attempts):
+        try:
+            async with db.transaction() as conn:
+                return await work(conn)
+        except Retry:
+            if attempt == attempts - 1:
+                raise ServiceUnavailable(
+                    "The database is busy. Retry shortly.", headers={"Retry-After": "1"}
+                ) from None
+            await asyncio.sleep(0.005 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+class SqliteDatabase:
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._raw: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        self._raw = open_sqlite(self.path)
+
+    async def close(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._raw is None:
+            raise ServiceUnavailable()
+        return self._raw
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        async with self._lock:
+            raw = self._connection()
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _sqlite_unavailable(exc) from exc
+            try:
+                yield _SqliteConnection(raw)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            try:
+                raw.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                raise _sqlite_unavailable(exc) from exc
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Connection]:
+        async with self._lock:
+            yield _SqliteConnection(self._connection())
+
+    async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        try:
+            return await _run_with_retries(self, work)
+        except sqlite3.Error as exc:
+            raise _sqlite_unavailable(exc) from exc
+
+
+def open_sqlite(path: str) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves. The 30 s busy timeout means a writer
+    # waiting behind another process's transaction waits rather than failing "database is locked".
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    raw.row_factory = sqlite3.Row
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.execute("PRAGMA synchronous=NORMAL")
+    raw.execute("PRAGMA foreign_keys=ON")
+    raw.execute("PRAGMA busy_timeout=30000")
+    return raw
+
+
+def _sqlite_unavailable(exc: sqlite3.Error) -> ServiceUnavailable:
+    log.error("sqlite error: %s", exc)
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return ServiceUnavailable("The database is busy. Retry shortly.", headers={"Retry-After": "1"})
+    if "readonly" in text or "read-only" in text:
+        return ServiceUnavailable("The database is read-only; nothing was written.")
+    if "disk" in text or "full" in text:
+        return ServiceUnavailable("The database could not write (disk full?); nothing was written.")
+    return ServiceUnavailable()
+
+
+_PG_RETRY_STATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, dsn: str, pool_size: int = 4) -> None:
+        self.dsn = dsn.replace("postgresql+asyncpg://", "postgresql://")
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._connecting = asyncio.Lock()
+
+    async def connect(self) -> None:
+        try:
+            await self._ensure_pool()
+        except ServiceUnavailable:
+            # Start anyway: /readyz reports the database, and requests answer 503 until it is back.
+            log.warning("PostgreSQL is not reachable yet; requests answer 503 until it is")
+
+    async def _ensure_pool(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        async with self._connecting:
+            if self._pool is None:
+                try:
+                    self._pool = await asyncpg.create_pool(
+                        self.dsn, min_size=1, max_size=self.pool_size, command_timeout=30
+                    )
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    raise ServiceUnavailable() from exc
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        pool = await self._ensure_pool()
+        try:
+            async with pool.acquire() as raw, raw.transaction():
+                yield _PgConnection(raw)
+        except asyncpg.PostgresError as exc:
+            if getattr(exc, "sqlstate", None) in _PG_RETRY_STATES:
+                raise Retry() from exc
+            if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
+                raise ServiceUnavailable() from exc
+            raise
+        except (OSError, asyncpg.InterfaceError, asyncio.TimeoutError) as exc:
+            raise ServiceUnavailable() from exc
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Connection]:
+        pool = await self._ensure_pool()
+        try:
+            async with pool.acquire() as raw:
+                yield _PgConnection(raw)
+        except asyncpg.PostgresConnectionError as exc:
+            raise ServiceUnavailable() from exc
+        except (OSError, asyncpg.InterfaceError, asyncio.TimeoutError) as exc:
+            raise ServiceUnavailable() from exc
+
+    async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        return await _run_with_retries(self, work)
+
+
+def create_database(url: str, pool_size: int = 4) -> Database:
+    if url.startswith("sqlite:"):
+        return SqliteDatabase(url.removeprefix("sqlite:///"))
+    return PostgresDatabase(url, pool_size=pool_size)

@@ -1,0 +1,1 @@
+"""Events: what tickets are for."""

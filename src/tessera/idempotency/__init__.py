@@ -1,0 +1,1 @@
+"""Idempotency keys: a retried creating POST never executes twice (SPEC §2)."""

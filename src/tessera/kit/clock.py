@@ -1,0 +1,47 @@
+"""Time as integer microseconds since the Unix epoch (UTC), the storage format of every ``*_at``
+column, and its conversion to the API's ISO-8601 form at the edges.
+
+Integers compare, index and travel identically through SQLite and PostgreSQL drivers, and cost
+nothing to bind; the API always shows milliseconds with ``Z``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], int]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def system_clock() -> int:
+    return time.time_ns() // 1000
+
+
+def to_datetime(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def from_datetime(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def iso(micros: int | None) -> str | None:
+    """``2026-05-26T12:00:00.000Z`` — the one timestamp format of the API."""
+    if micros is None:
+        return None
+    moment = to_datetime(micros)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_instant(text: str) -> int:
+    """An ISO-8601 instant that carries its offset (``Z`` or ``+02:00``)."""
+    value = datetime.fromisoformat(text.replace("z", "Z"))
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. 2026-05-26T12:00:00Z")
+    return from_datetime(value)

@@ -1,0 +1,72 @@
+"""Unguessable identifiers from an alphabet without look-alike characters.
+
+The alphabets leave out 0/O/o, 1/l/I so that an ID read aloud or typed from paper survives.
+Characters are drawn from ``secrets`` by rejection sampling, so every character is uniform.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+
+# 56 characters: 5.8 bits each.
+ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
+# 32 upper-case characters (5 bits each): barcodes stay in the compact alphanumeric QR mode
+# and can be read out at a door without case confusion.
+BARCODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def random_string(length: int, alphabet: str = ID_ALPHABET) -> str:
+    size = len(alphabet)
+    limit = 256 - (256 % size)  # bytes at or above this would bias the first characters
+    out: list[str] = []
+    while len(out) < length:
+        for byte in secrets.token_bytes(length * 2):
+            if byte < limit:
+                out.append(alphabet[byte % size])
+                if len(out) == length:
+                    break
+    return "".join(out)
+
+
+def _chars_for(bits: int, alphabet: str = ID_ALPHABET) -> int:
+    return math.ceil(bits / math.log2(len(alphabet)))
+
+
+# 20 characters of the 56-letter alphabet carry 116 bits.
+def event_id() -> str:
+    return random_string(20)
+
+
+def ticket_class_id() -> str:
+    return "prod_" + random_string(20)
+
+
+def ticket_id() -> str:
+    return "tkt_" + random_string(20)
+
+
+def contact_id() -> str:
+    return "con_" + random_string(20)
+
+
+def payment_id() -> str:
+    # Appears in the public ticket-page URL: at least 128 bits.
+    return "pay_" + random_string(max(23, _chars_for(128)))
+
+
+def webhook_endpoint_id() -> str:
+    return "we_" + random_string(20)
+
+
+def organization_id() -> str:
+    return "org_" + random_string(20)
+
+
+def api_key_id() -> str:
+    return "key_" + random_string(20)
+
+
+def barcode() -> str:
+    # 20 characters of a 32-letter alphabet: 100 bits, independent of the ticket ID.
+    return random_string(20, BARCODE_ALPHABET)

@@ -1,0 +1,19 @@
+from sqlalchemy import Column, ForeignKey, Index, Table, Text, UniqueConstraint
+
+from tessera.models.base import Micros, metadata
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("organization_id", Text, ForeignKey("organizations.id"), nullable=False),
+    Column("email", Text, nullable=False),  # lower-cased and trimmed; the upsert key
+    Column("first_name", Text, nullable=True),
+    Column("last_name", Text, nullable=True),
+    Column("phone", Text, nullable=True),
+    Column("erased_at", Micros, nullable=True),
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+    UniqueConstraint("organization_id", "email"),
+)
+Index("ix_contacts_org_created", contacts.c.organization_id, contacts.c.created_at)

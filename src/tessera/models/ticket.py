@@ -1,0 +1,26 @@
+from sqlalchemy import Column, ForeignKey, Index, Table, Text
+
+from tessera.models.base import Micros, metadata
+
+# A ticket is what the API calls an attendee.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("organization_id", Text, ForeignKey("organizations.id"), nullable=False),
+    Column("event_id", Text, ForeignKey("events.id"), nullable=False),
+    Column("ticket_class_id", Text, ForeignKey("ticket_classes.id"), nullable=False),
+    Column("contact_id", Text, ForeignKey("contacts.id"), nullable=False),
+    Column("payment_id", Text, ForeignKey("payments.id"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("barcode", Text, nullable=False, unique=True),
+    Column("payment_method", Text, nullable=False),
+    Column("checked_in_at", Micros, nullable=True),
+    Column("created_at", Micros, nullable=False),
+    Column("updated_at", Micros, nullable=False),
+)
+Index("ix_tickets_event_status_created", tickets.c.event_id, tickets.c.status, tickets.c.created_at)
+Index("ix_tickets_event_contact", tickets.c.event_id, tickets.c.contact_id, tickets.c.status)
+Index("ix_tickets_payment_id", tickets.c.payment_id)
+Index("ix_tickets_event_updated", tickets.c.event_id, tickets.c.updated_at)
+Index("ix_tickets_ticket_class_status", tickets.c.ticket_class_id, tickets.c.status)

@@ -1,0 +1,1 @@
+"""Ticket classes: the kinds of ticket an event offers, each with its own quantity."""
