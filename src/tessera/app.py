@@ -9,12 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from tessera import exception_handlers, migrate
+from tessera.attendee.endpoints import router as attendees_router
 from tessera.config import Settings, get_settings
+from tessera.contact.endpoints import router as contacts_router
 from tessera.db import create_database
 from tessera.edge import EdgeMiddleware
 from tessera.event.endpoints import router as events_router
 from tessera.kit.clock import Clock, system_clock
 from tessera.ops.endpoints import router as ops_router
+from tessera.payment.endpoints import router as payments_router
 from tessera.ticket_class.endpoints import router as ticket_classes_router
 
 DESCRIPTION = """Tessera's ticketing API, compatible with the Gomry v1 API.
@@ -53,6 +56,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api = APIRouter(prefix="/api/v1")
     api.include_router(events_router)
     api.include_router(ticket_classes_router)
+    api.include_router(attendees_router)
+    api.include_router(contacts_router)
+    api.include_router(payments_router)
     app.include_router(api)
     app.include_router(ops_router)
 

@@ -1,0 +1,1 @@
+"""Attendees (tickets): the heart of Tessera."""

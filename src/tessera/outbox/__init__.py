@@ -1,0 +1,1 @@
+"""The outbox: side effects written in the business transaction, delivered after commit."""

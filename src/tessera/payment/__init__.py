@@ -1,0 +1,1 @@
+"""Payments: one per Create Attendee request, grouping the tickets it issued."""
