@@ -1,7 +1,150 @@
-"""HTTP endpoints of /api/v1/events/{eventId}/attendees."""
+"""HTTP endpoints of /api/v1/events/{eventId}/attendees and /check-ins."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from tessera import errors, web
+from tessera.attendee import create, queries, transitions
+from tessera.attendee.schemas import (
+    AttendeeCreate,
+    AttendeeDeleted,
+    AttendeeEnvelope,
+    AttendeesCreated,
+    AttendeeUpdate,
+    CheckInRequest,
+    normalize_email,
+)
+from tessera.auth.dependencies import require
+from tessera.auth.service import Principal
+from tessera.db import Connection
+from tessera.idempotency import runner
+from tessera.kit import clock
+from tessera.kit.http import data, json_response
+from tessera.kit.pagination import PageParams, csv_values
 
 router = APIRouter(prefix="/events/{event_id}", tags=["attendees"])
+
+ReadAttendees = Annotated[Principal, Depends(require("attendees", "read"))]
+WriteAttendees = Annotated[Principal, Depends(require("attendees", "write"))]
+
+ALL_STATUSES = frozenset(
+    {"valid", "checked_in", "pending_approval", "invited", "rejected", "deleted"}
+)
+DEFAULT_STATUSES = ("valid", "checked_in")
+
+
+@router.post("/attendees", status_code=201, response_model=AttendeesCreated)
+async def create_attendees(
+    event_id: str, body: AttendeeCreate, request: Request, principal: WriteAttendees
+) -> Response:
+    now = web.now(request)
+
+    async def work(conn: Connection) -> runner.Outcome:
+        result = await create.create_attendees(
+            conn, principal.organization_id, event_id, body, now
+        )
+        return runner.Outcome(201, result)
+
+    return await runner.run(request, principal, work, await web.request_json(request))
+
+
+@router.get("/attendees")
+async def list_attendees(
+    event_id: str,
+    request: Request,
+    principal: ReadAttendees,
+    page: PageParams,
+    status: Annotated[str | None, Query(description="CSV of statuses")] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    ticket_class_id: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Search name and email")] = None,
+    updated_since: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    field_errors: dict[str, list[str]] = {}
+    statuses: list[str] = []
+    try:
+        statuses = csv_values(status, ALL_STATUSES, DEFAULT_STATUSES)
+    except ValueError as exc:
+        field_errors["status"] = [str(exc)]
+    since = None
+    if updated_since is not None:
+        try:
+            since = clock.parse_instant(updated_since)
+        except ValueError as exc:
+            field_errors["updated_since"] = [str(exc)]
+    if email is not None:
+        try:
+            email = normalize_email(email)
+        except ValueError as exc:
+            field_errors["email"] = [str(exc)]
+    if field_errors:
+        raise errors.ValidationFailed(field_errors)
+    result = await web.read(
+        request,
+        lambda conn: queries.list_attendees(
+            conn, principal.organization_id, event_id, page, statuses=statuses, email=email,
+            ticket_class_id=ticket_class_id, query=q or None, updated_since=since,
+        ),
+    )
+    return json_response(result)
+
+
+@router.get("/attendees/{attendee_id}", response_model=AttendeeEnvelope)
+async def get_attendee(
+    event_id: str, attendee_id: str, request: Request, principal: ReadAttendees
+) -> Response:
+    attendee = await web.read(
+        request,
+        lambda conn: queries.get_attendee(conn, principal.organization_id, event_id, attendee_id),
+    )
+    return data(attendee)
+
+
+@router.patch("/attendees/{attendee_id}", response_model=AttendeeEnvelope)
+async def update_attendee(
+    event_id: str,
+    attendee_id: str,
+    body: AttendeeUpdate,
+    request: Request,
+    principal: WriteAttendees,
+) -> Response:
+    now = web.now(request)
+    attendee = await web.write(
+        request,
+        lambda conn: transitions.update_attendee(
+            conn, principal.organization_id, event_id, attendee_id, body.status, now,
+            notify_guest=body.notify_guest, custom_message=body.custom_message,
+        ),
+    )
+    return data(attendee)
+
+
+@router.delete("/attendees/{attendee_id}", response_model=AttendeeDeleted)
+async def delete_attendee(
+    event_id: str, attendee_id: str, request: Request, principal: WriteAttendees
+) -> Response:
+    now = web.now(request)
+    await web.write(
+        request,
+        lambda conn: transitions.update_attendee(
+            conn, principal.organization_id, event_id, attendee_id, "deleted", now
+        ),
+    )
+    return json_response({"deleted": True, "id": attendee_id})
+
+
+@router.post("/check-ins", response_model=AttendeeEnvelope, tags=["check-in"])
+async def check_in(
+    event_id: str, body: CheckInRequest, request: Request, principal: WriteAttendees
+) -> Response:
+    now = web.now(request)
+    attendee = await web.write(
+        request,
+        lambda conn: transitions.check_in_by_barcode(
+            conn, principal.organization_id, event_id, body.barcode, now
+        ),
+    )
+    return json_response({"data": attendee, "result": "ok"})

@@ -1,0 +1,146 @@
+"""Create Attendee: the organizer's manual add (SPEC §3.3), in one transaction.
+
+Sales windows, per-order limits and ``registration_status`` do not bind this endpoint; they
+bind public flows. Capacity always binds.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tessera import errors
+from tessera.attendee import repository, seats
+from tessera.attendee.presenter import present
+from tessera.attendee.schemas import AttendeeCreate
+from tessera.contact import repository as contacts
+from tessera.db import Connection
+from tessera.kit import ids, money
+from tessera.outbox import repository as outbox
+from tessera.payment import repository as payments
+
+CONFIRMATION_TOPIC = "attendee.confirmation"
+# cash, free and external are recorded by the organizer: the payment has already happened.
+MANUAL_PROVIDER = "manual"
+MANUAL_STATUS = "succeeded"
+
+
+async def create_attendees(
+    conn: Connection, organization_id: str, event_id: str, body: AttendeeCreate, now: int
+) -> dict[str, Any]:
+    """Issue ``quantity`` tickets to a contact, upgrading their invited tickets first.
+
+    1. The event, then the class (an active class of this event) must exist: 404 otherwise.
+    2. Tickets entering ``valid``/``checked_in`` take seats in the class and the event, or
+       nothing is written and the answer is 409 ``capacity_exceeded``.
+    3. The contact is upserted by email; up to ``quantity`` of its invited tickets on this
+       event (oldest first) are upgraded to the requested status and class.
+    4. One payment groups every ticket of the request.
+    """
+    found = await repository.event_and_class(conn, organization_id, event_id, body.ticket_class_id)
+    if found is None:
+        raise errors.event_not_found()
+    if found["class_id"] is None:
+        raise errors.ticket_class_not_found()
+    class_id: str = found["class_id"]
+
+    status = body.status
+    if status is None:
+        needs_approval = found["class_requires_approval"] or found["event_requires_approval"]
+        status = "pending_approval" if needs_approval else "valid"
+    if status in repository.SEAT_STATUSES:
+        # Seats first: the capacity rows are the contended ones, and failing here writes nothing.
+        await seats.take(conn, class_id, event_id, body.quantity, now)
+
+    new_contact_id = ids.contact_id()
+    contact = await contacts.upsert(
+        conn,
+        organization_id,
+        new_id=new_contact_id,
+        email=body.contact.email,
+        first_name=body.contact.first_name,
+        last_name=body.contact.last_name,
+        phone=body.contact.phone,
+        now=now,
+    )
+    upgraded: list[Any] = []
+    if status != "invited" and contact["id"] != new_contact_id:  # a new contact has no tickets
+        upgraded = await repository.invited_of_contact(
+            conn, event_id, contact["id"], body.quantity
+        )
+
+    currency = found["currency"]
+    unit = Decimal(found["cost"]) if body.payment_method != "free" else Decimal(0)
+    payment = {
+        "id": ids.payment_id(),
+        "event_id": event_id,
+        "ticket_class_id": class_id,
+        "contact_id": contact["id"],
+        "status": MANUAL_STATUS,
+        "method": body.payment_method,
+        "provider": MANUAL_PROVIDER,
+        "currency": currency,
+        "amount": money.format_amount(unit * body.quantity, currency),
+        "quantity": body.quantity,
+        "created_at": now,
+    }
+    await payments.insert(conn, organization_id, payment)
+
+    checked_in_at = now if status == "checked_in" else None
+    if upgraded:
+        await repository.upgrade(
+            conn,
+            [row["id"] for row in upgraded],
+            status=status,
+            class_id=class_id,
+            payment_id=payment["id"],
+            payment_method=body.payment_method,
+            checked_in_at=checked_in_at,
+            now=now,
+        )
+    shared = {
+        "organization_id": organization_id,
+        "event_id": event_id,
+        "ticket_class_id": class_id,
+        "contact_id": contact["id"],
+        "payment_id": payment["id"],
+        "status": status,
+        "payment_method": body.payment_method,
+        "checked_in_at": checked_in_at,
+        "updated_at": now,
+        # for the response
+        "ticket_class_name": found["class_name"],
+        "first_name": contact["first_name"],
+        "last_name": contact["last_name"],
+        "email": contact["email"],
+    }
+    created = [
+        {**shared, "id": ids.ticket_id(), "barcode": ids.barcode(), "created_at": now}
+        for _ in range(body.quantity - len(upgraded))
+    ]
+    if created:
+        await repository.insert_many(conn, created)
+
+    issued = [
+        {**shared, "id": row["id"], "barcode": row["barcode"], "created_at": row["created_at"]}
+        for row in upgraded
+    ] + created
+    if body.send_email:
+        await outbox.enqueue(
+            conn,
+            organization_id,
+            "email",
+            CONFIRMATION_TOPIC,
+            {
+                "event_id": event_id,
+                "payment_id": payment["id"],
+                "contact_id": contact["id"],
+                "ticket_ids": [ticket["id"] for ticket in issued],
+            },
+            now,
+        )
+    return {
+        "data": [present(ticket) for ticket in issued],
+        "payment_id": payment["id"],
+        "quantity": len(created),
+    }

@@ -1,0 +1,51 @@
+"""Reading attendees: one by ID, or a filtered page of an event's attendees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tessera import errors
+from tessera.attendee import repository
+from tessera.attendee.presenter import present
+from tessera.db import Connection
+from tessera.kit.pagination import Page, envelope
+
+
+async def get_attendee(
+    conn: Connection, organization_id: str, event_id: str, ticket_id: str
+) -> dict[str, Any]:
+    if not await repository.event_exists(conn, organization_id, event_id):
+        raise errors.event_not_found()
+    row = await repository.get(conn, organization_id, event_id, ticket_id)
+    if row is None:
+        raise errors.attendee_not_found()
+    return present(row)
+
+
+async def list_attendees(
+    conn: Connection,
+    organization_id: str,
+    event_id: str,
+    page: Page,
+    *,
+    statuses: list[str],
+    email: str | None = None,
+    ticket_class_id: str | None = None,
+    query: str | None = None,
+    updated_since: int | None = None,
+) -> dict[str, Any]:
+    if not await repository.event_exists(conn, organization_id, event_id):
+        raise errors.event_not_found()
+    rows, total = await repository.list_page(
+        conn,
+        organization_id,
+        event_id,
+        statuses=statuses,
+        email=email,
+        ticket_class_id=ticket_class_id,
+        query=query,
+        updated_since=updated_since,
+        limit=page.page_size,
+        offset=page.offset,
+    )
+    return envelope([present(row) for row in rows], total, page)

@@ -1,0 +1,227 @@
+"""SQL for tickets (attendees) and the seat counters they hold.
+
+Seats are counted on two rows: ``ticket_classes.quantity_sold`` and ``events.tickets_sold``.
+A seat is taken by a conditional UPDATE that succeeds only while there is room, so the check and
+the increment are one atomic step on both databases (PostgreSQL re-checks the condition on the
+latest row version after waiting for the row lock; SQLite runs one writer at a time). The class
+row is always taken before the event row, so two transactions never wait on each other in a
+cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from tessera.db import Connection, Row
+
+SEAT_STATUSES = frozenset({"valid", "checked_in"})
+
+_SELECT = (
+    "SELECT t.id, t.status, t.ticket_class_id, tc.name AS ticket_class_name, t.barcode,"
+    " c.first_name, c.last_name, c.email, t.payment_id, t.payment_method, t.checked_in_at,"
+    " t.created_at, t.updated_at, t.event_id, t.contact_id"
+    " FROM tickets t JOIN contacts c ON c.id = t.contact_id"
+    " JOIN ticket_classes tc ON tc.id = t.ticket_class_id"
+)
+
+
+async def event_and_class(
+    conn: Connection, organization_id: str, event_id: str, class_id: str
+) -> Row | None:
+    """The event (None: not found) with the class if it is an active class of that event."""
+    return await conn.fetchrow(
+        "SELECT e.id AS event_id, e.require_approval AS event_requires_approval,"
+        " tc.id AS class_id, tc.name AS class_name, tc.cost, tc.currency,"
+        " tc.require_approval AS class_requires_approval"
+        " FROM events e LEFT JOIN ticket_classes tc"
+        " ON tc.id = $3 AND tc.event_id = e.id AND tc.status = 'active'"
+        " WHERE e.organization_id = $1 AND e.id = $2",
+        organization_id, event_id, class_id,
+    )
+
+
+async def take_class_seats(conn: Connection, class_id: str, seats: int, now: int) -> bool:
+    changed = await conn.execute(
+        "UPDATE ticket_classes SET quantity_sold = quantity_sold + $2, updated_at = $3"
+        " WHERE id = $1 AND (quantity_total = 0 OR quantity_sold + $2 <= quantity_total)",
+        class_id, seats, now,
+    )
+    return changed == 1
+
+
+async def take_event_seats(conn: Connection, event_id: str, seats: int) -> bool:
+    changed = await conn.execute(
+        "UPDATE events SET tickets_sold = tickets_sold + $2"
+        " WHERE id = $1 AND (capacity = 0 OR tickets_sold + $2 <= capacity)",
+        event_id, seats,
+    )
+    return changed == 1
+
+
+async def release_seat(conn: Connection, class_id: str, event_id: str, now: int) -> None:
+    await conn.execute(
+        "UPDATE ticket_classes SET quantity_sold = quantity_sold - 1, updated_at = $2"
+        " WHERE id = $1",
+        class_id, now,
+    )
+    await conn.execute("UPDATE events SET tickets_sold = tickets_sold - 1 WHERE id = $1", event_id)
+
+
+async def class_remaining(conn: Connection, class_id: str) -> int:
+    row = await conn.fetchrow(
+        "SELECT quantity_total - quantity_sold FROM ticket_classes WHERE id = $1", class_id
+    )
+    return 0 if row is None else int(row[0])
+
+
+async def event_remaining(conn: Connection, event_id: str) -> int:
+    row = await conn.fetchrow("SELECT capacity - tickets_sold FROM events WHERE id = $1", event_id)
+    return 0 if row is None else int(row[0])
+
+
+async def invited_of_contact(
+    conn: Connection, event_id: str, contact_id: str, limit: int
+) -> list[Row]:
+    """The contact's invited tickets on the event, oldest first, locked for the upgrade."""
+    lock = " FOR UPDATE OF t" if conn.dialect == "postgresql" else ""
+    return await conn.fetch(
+        "SELECT t.id, t.barcode, t.created_at FROM tickets t"
+        " WHERE t.event_id = $1 AND t.contact_id = $2 AND t.status = 'invited'"
+        f" ORDER BY t.created_at, t.id LIMIT $3{lock}",
+        event_id, contact_id, limit,
+    )
+
+
+async def upgrade(
+    conn: Connection,
+    ticket_ids: Sequence[str],
+    *,
+    status: str,
+    class_id: str,
+    payment_id: str,
+    payment_method: str,
+    checked_in_at: int | None,
+    now: int,
+) -> None:
+    marks = ", ".join(f"${i + 7}" for i in range(len(ticket_ids)))
+    await conn.execute(
+        "UPDATE tickets SET status = $1, ticket_class_id = $2, payment_id = $3,"
+        " payment_method = $4, checked_in_at = $5, updated_at = $6"
+        f" WHERE id IN ({marks})",
+        status, class_id, payment_id, payment_method, checked_in_at, now, *ticket_ids,
+    )
+
+
+_TICKET_COLUMNS = (
+    "id", "organization_id", "event_id", "ticket_class_id", "contact_id", "payment_id", "status",
+    "barcode", "payment_method", "checked_in_at", "created_at", "updated_at",
+)
+
+
+@lru_cache(maxsize=128)
+def _insert_sql(count: int) -> str:
+    width = len(_TICKET_COLUMNS)
+    rows = ", ".join(
+        "(" + ", ".join(f"${row * width + col + 1}" for col in range(width)) + ")"
+        for row in range(count)
+    )
+    return f"INSERT INTO tickets ({', '.join(_TICKET_COLUMNS)}) VALUES {rows}"
+
+
+async def insert_many(conn: Connection, tickets: Sequence[dict[str, Any]]) -> None:
+    """All new tickets of a request in one statement."""
+    args = [ticket[column] for ticket in tickets for column in _TICKET_COLUMNS]
+    await conn.execute(_insert_sql(len(tickets)), *args)
+
+
+async def get(
+    conn: Connection, organization_id: str, event_id: str, ticket_id: str, *, lock: bool = False
+) -> Row | None:
+    suffix = " FOR UPDATE OF t" if lock and conn.dialect == "postgresql" else ""
+    return await conn.fetchrow(
+        f"{_SELECT} WHERE t.organization_id = $1 AND t.event_id = $2 AND t.id = $3{suffix}",
+        organization_id, event_id, ticket_id,
+    )
+
+
+async def get_by_barcode(
+    conn: Connection, organization_id: str, event_id: str, barcode: str, *, lock: bool = False
+) -> Row | None:
+    suffix = " FOR UPDATE OF t" if lock and conn.dialect == "postgresql" else ""
+    return await conn.fetchrow(
+        f"{_SELECT} WHERE t.barcode = $3 AND t.organization_id = $1 AND t.event_id = $2{suffix}",
+        organization_id, event_id, barcode,
+    )
+
+
+async def set_status(
+    conn: Connection, ticket_id: str, status: str, checked_in_at: int | None, now: int
+) -> None:
+    await conn.execute(
+        "UPDATE tickets SET status = $2, checked_in_at = $3, updated_at = $4 WHERE id = $1",
+        ticket_id, status, checked_in_at, now,
+    )
+
+
+async def event_exists(conn: Connection, organization_id: str, event_id: str) -> bool:
+    row = await conn.fetchrow(
+        "SELECT 1 FROM events WHERE organization_id = $1 AND id = $2", organization_id, event_id
+    )
+    return row is not None
+
+
+async def list_page(
+    conn: Connection,
+    organization_id: str,
+    event_id: str,
+    *,
+    statuses: Sequence[str],
+    email: str | None,
+    ticket_class_id: str | None,
+    query: str | None,
+    updated_since: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int]:
+    args: list[Any] = [organization_id, event_id]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = ["t.organization_id = $1", "t.event_id = $2"]
+    where.append(f"t.status IN ({', '.join(arg(s) for s in statuses)})")
+    if email is not None:
+        where.append(f"c.email = {arg(email)}")
+    if ticket_class_id is not None:
+        where.append(f"t.ticket_class_id = {arg(ticket_class_id)}")
+    if query is not None:
+        pattern = arg("%" + query.lower().replace("\\", "\\\\").replace("%", "\\%")
+                      .replace("_", "\\_") + "%")
+        where.append(
+            f"(lower(c.email) LIKE {pattern} ESCAPE '\\' OR lower(coalesce(c.first_name, ''))"
+            f" LIKE {pattern} ESCAPE '\\' OR lower(coalesce(c.last_name, '')) LIKE {pattern}"
+            " ESCAPE '\\')"
+        )
+    if updated_since is not None:
+        where.append(f"t.updated_at >= {arg(updated_since)}")
+    clause = " AND ".join(where)
+    needs_contact = email is not None or query is not None
+    count_from = "tickets t JOIN contacts c ON c.id = t.contact_id" if needs_contact else "tickets t"
+    total = await conn.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args)
+    page_args = [*args, limit, offset]
+    rows = await conn.fetch(
+        f"{_SELECT} WHERE {clause} ORDER BY t.created_at, t.id"
+        f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
+        *page_args,
+    )
+    return rows, int(total)
+
+
+async def class_is_active(conn: Connection, class_id: str) -> bool:
+    row = await conn.fetchrow(
+        "SELECT 1 FROM ticket_classes WHERE id = $1 AND status = 'active'", class_id
+    )
+    return row is not None

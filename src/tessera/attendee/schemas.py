@@ -1,0 +1,89 @@
+"""Request and response schemas of the attendees API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, Field, field_validator
+
+from tessera.kit.schema import RequestModel
+
+CreateStatus = Literal["valid", "pending_approval", "checked_in", "invited"]
+UpdateStatus = Literal["valid", "checked_in", "pending_approval", "rejected", "deleted"]
+PaymentMethod = Literal["cash", "free", "external"]
+Name = Annotated[str, Field(max_length=100)]
+
+
+def normalize_email(value: str) -> str:
+    """Trimmed and lower-cased: the contact's upsert key within an organization."""
+    candidate = value.strip().lower()
+    if len(candidate) > 254:
+        raise ValueError("is too long (254 characters at most)")
+    try:
+        validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError("is not a valid email address") from None
+    return candidate
+
+
+class ContactIn(RequestModel):
+    email: Annotated[str, Field(max_length=320, examples=["jane@example.com"])]
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: Annotated[str, Field(max_length=40)] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalize_email(value)
+
+
+class AttendeeCreate(RequestModel):
+    ticket_class_id: Annotated[str, Field(min_length=1, max_length=64)]
+    contact: ContactIn
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+    status: CreateStatus | None = None
+    payment_method: PaymentMethod = "cash"
+    send_email: bool = False
+
+
+class AttendeeUpdate(RequestModel):
+    status: UpdateStatus
+    notify_guest: bool = False
+    custom_message: Annotated[str, Field(max_length=10_000)] | None = None
+
+
+class CheckInRequest(RequestModel):
+    barcode: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class AttendeeOut(BaseModel):
+    id: str
+    status: Literal["valid", "checked_in", "pending_approval", "invited", "rejected", "deleted"]
+    ticket_class_id: str
+    ticket_class_name: str
+    barcode: str
+    first_name: str | None
+    last_name: str | None
+    email: str
+    payment_id: str
+    payment_method: PaymentMethod
+    checked_in_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class AttendeeEnvelope(BaseModel):
+    data: AttendeeOut
+
+
+class AttendeesCreated(BaseModel):
+    data: list[AttendeeOut]
+    payment_id: str
+    quantity: int
+
+
+class AttendeeDeleted(BaseModel):
+    deleted: bool
+    id: str
