@@ -1,0 +1,91 @@
+"""Listing attendees: filters, pagination, tenancy."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import ApiClient, Tenant
+
+
+@pytest.fixture
+def acme(api: ApiClient) -> Tenant:
+    return api.tenant()
+
+
+def test_filters_and_default_statuses(acme: Tenant, api: ApiClient) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    vip = acme.make_ticket_class(event["id"], name="VIP")
+    path = f"/api/v1/events/{event['id']}/attendees"
+    acme.make_attendees(event["id"], ga["id"], email="ann@example.com", quantity=2)
+    acme.make_attendees(event["id"], vip["id"], email="bob@example.com")
+    acme.make_attendees(event["id"], ga["id"], email="cyd@example.com", status="pending_approval")
+    acme.make_attendees(event["id"], ga["id"], email="dee@example.com", status="invited")
+    deleted = acme.make_attendees(event["id"], ga["id"], email="eve@example.com").json()["data"][0]
+    acme.delete(f"{path}/{deleted['id']}")
+
+    default = acme.get(path).json()
+    assert default["pagination"] == {"total": 3, "page": 1, "page_size": 50, "total_pages": 1}
+    assert {a["status"] for a in default["data"]} == {"valid"}
+
+    def total(query: str) -> int:
+        response = acme.get(f"{path}?{query}")
+        assert response.status_code == 200, response.text
+        value: int = response.json()["pagination"]["total"]
+        return value
+
+    assert total("status=pending_approval,invited") == 2
+    assert total("status=deleted") == 1
+    assert total("status=valid,checked_in,pending_approval,invited,rejected,deleted") == 6
+    assert total("email=ANN@example.com") == 2
+    assert total(f"ticket_class_id={vip['id']}") == 1
+    assert total("q=bo") == 1
+    assert total("q=EXAMPLE") == 3
+    assert total("q=%25") == 0  # a literal percent sign matches nothing
+    assert total("updated_since=2000-01-01T00:00:00Z") == 3
+    assert total("updated_since=2999-01-01T00:00:00Z") == 0
+
+    bad = acme.get(f"{path}?status=valid,bogus")
+    assert bad.status_code == 400
+    assert "status" in bad.json()["details"]["fieldErrors"]
+    assert acme.get(f"{path}?updated_since=yesterday").status_code == 400
+
+
+def test_pagination(acme: Tenant) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    path = f"/api/v1/events/{event['id']}/attendees"
+    acme.make_attendees(event["id"], ga["id"], quantity=5)
+    first = acme.get(f"{path}?page=1&page_size=2").json()
+    second = acme.get(f"{path}?page=2&page_size=2").json()
+    third = acme.get(f"{path}?page=3&page_size=2").json()
+    assert first["pagination"] == {"total": 5, "page": 1, "page_size": 2, "total_pages": 3}
+    ids = [a["id"] for page in (first, second, third) for a in page["data"]]
+    assert len(ids) == len(set(ids)) == 5
+    for query in ("page=0", "page_size=0", "page_size=201", "page=x"):
+        bad = acme.get(f"{path}?{query}")
+        assert bad.status_code == 400
+        assert bad.json()["error"] == "Invalid pagination parameters"
+        assert bad.json()["details"]["fieldErrors"]
+
+
+def test_other_organization_sees_nothing(api: ApiClient) -> None:
+    acme = api.tenant("Acme")
+    globex = api.tenant("Globex")
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    acme.make_attendees(event["id"], ga["id"])
+    foreign = globex.get(f"/api/v1/events/{event['id']}/attendees")
+    missing = globex.get("/api/v1/events/AbCdEfGhIjKlMnOpQrSt/attendees")
+    assert foreign.status_code == 404
+    assert foreign.content == missing.content
+
+
+def test_read_scope_suffices_for_lists(acme: Tenant) -> None:
+    event = acme.make_event()
+    reader = acme.new_key("attendees:read")
+    assert reader.get(f"/api/v1/events/{event['id']}/attendees").status_code == 200
+    blind = acme.new_key("events:read")
+    response = blind.get(f"/api/v1/events/{event['id']}/attendees")
+    assert response.status_code == 403
+    assert response.json()["required"] == "attendees:read"
