@@ -13,7 +13,14 @@ from tessera.models import metadata
 config = context.config
 
 
+# Several `tessera serve` processes may start at once against one PostgreSQL: they take turns.
+MIGRATION_LOCK = 7_246_101
+
+
 def _configure(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=metadata,
