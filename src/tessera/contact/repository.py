@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tessera.db import Connection, Row
 
 COLUMNS = "id, email, first_name, last_name, phone, erased_at, created_at, updated_at"
@@ -35,3 +37,103 @@ async def upsert(
     )
     assert row is not None
     return row
+
+
+# Erased contacts (GDPR) keep their row for ticket history but are gone from the API.
+_LIVE = "organization_id = $1 AND erased_at IS NULL"
+
+
+async def get(
+    conn: Connection, organization_id: str, contact_id: str, *, lock: bool = False
+) -> Row | None:
+    suffix = " FOR UPDATE" if lock and conn.dialect == "postgresql" else ""
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM contacts WHERE {_LIVE} AND id = $2{suffix}",
+        organization_id, contact_id,
+    )
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_page(
+    conn: Connection,
+    organization_id: str,
+    *,
+    email: str | None,
+    q: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int]:
+    where = [_LIVE]
+    args: list[Any] = [organization_id]
+    if email is not None:
+        args.append(email)
+        where.append(f"email = ${len(args)}")
+    if q is not None:
+        # lower() on both sides: each database folds the same characters of column and query.
+        args.append(_like_pattern(q))
+        n = len(args)
+        matches = " OR ".join(
+            f"lower({column}) LIKE lower(${n}) ESCAPE '\\'"
+            for column in ("first_name", "last_name", "email")
+        )
+        where.append(f"({matches})")
+    condition = " AND ".join(where)
+    total = await conn.fetchval(f"SELECT count(*) FROM contacts WHERE {condition}", *args)
+    n = len(args)
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM contacts WHERE {condition} ORDER BY created_at DESC, id"
+        f" LIMIT ${n + 1} OFFSET ${n + 2}",
+        *args, limit, offset,
+    )
+    return rows, int(total)
+
+
+UPDATABLE = frozenset({"email", "first_name", "last_name", "phone", "updated_at"})
+
+
+async def update(
+    conn: Connection, organization_id: str, contact_id: str, values: dict[str, Any]
+) -> Row | None:
+    """Change a live contact; None when there is none. A taken email raises IntegrityViolation."""
+    columns = [column for column in values if column in UPDATABLE]
+    sets = ", ".join(f"{column} = ${i + 3}" for i, column in enumerate(columns))
+    return await conn.fetchrow(
+        f"UPDATE contacts SET {sets} WHERE {_LIVE} AND id = $2 RETURNING {COLUMNS}",
+        organization_id, contact_id, *(values[column] for column in columns),
+    )
+
+
+async def has_history(conn: Connection, organization_id: str, contact_id: str) -> bool:
+    """Whether a ticket or a payment refers to the contact (a ticket moved by an invited upgrade
+    can leave a payment behind without tickets)."""
+    row = await conn.fetchrow(
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM tickets WHERE organization_id = $1"
+        " AND contact_id = $2) OR EXISTS (SELECT 1 FROM payments WHERE organization_id = $1"
+        " AND contact_id = $2)",
+        organization_id, contact_id,
+    )
+    return row is not None
+
+
+async def delete(conn: Connection, organization_id: str, contact_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM contacts WHERE organization_id = $1 AND id = $2", organization_id, contact_id
+    )
+
+
+async def erase(conn: Connection, organization_id: str, contact_id: str, now: int) -> None:
+    await conn.execute(
+        "UPDATE contacts SET email = $3, first_name = NULL, last_name = NULL, phone = NULL,"
+        " erased_at = $4, updated_at = $4 WHERE organization_id = $1 AND id = $2",
+        organization_id, contact_id, erased_email(contact_id), now,
+    )
+
+
+def erased_email(contact_id: str) -> str:
+    # The reserved .invalid TLD can never be delivered to, and email validation refuses it, so
+    # no upsert can ever land on an erased contact.
+    return f"{contact_id}@erased.invalid"

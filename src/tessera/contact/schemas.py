@@ -1,0 +1,81 @@
+"""Request and response schemas of the contacts API, and the one rule for storing an address."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, Field
+
+from tessera.kit.schema import RequestModel
+
+
+def normalize_email(value: str) -> str:
+    """The stored form of an address, trimmed and lower-cased (ValueError if invalid).
+
+    Contacts are upserted by this value, so every path that writes a contact (this API and
+    Create Attendee) must produce exactly this form to land on the same row.
+    """
+    candidate = value.strip().lower()
+    if len(candidate) > 254:
+        raise ValueError("is too long (254 characters at most)")
+    try:
+        validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError("is not a valid email address") from None
+    return candidate
+
+
+Email = Annotated[
+    str,
+    Field(max_length=320, examples=["jane@example.com"]),
+    AfterValidator(normalize_email),
+]
+Name = Annotated[str, Field(max_length=100)]
+Phone = Annotated[str, Field(max_length=40)]
+
+
+class ContactCreate(RequestModel):
+    email: Email
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: Phone | None = None
+
+
+class ContactUpdate(RequestModel):
+    email: Email | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: Phone | None = None
+
+
+# Response schemas: documentation of the shape (OpenAPI); the service renders plain dicts.
+class ContactOut(BaseModel):
+    id: str
+    email: str
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    created_at: str
+    updated_at: str
+
+
+class ContactEnvelope(BaseModel):
+    data: ContactOut
+
+
+class Pagination(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
+
+
+class ContactPage(BaseModel):
+    data: list[ContactOut]
+    pagination: Pagination
+
+
+class ContactDeleted(BaseModel):
+    deleted: bool
+    id: str
