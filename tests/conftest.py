@@ -116,6 +116,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         rate_limit_per_minute=0,
         access_log=False,
         webhook_allow_private=True,
+        worker_in_process=False,  # tests drive the worker themselves: api.deliver_outbox()
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,8 @@ from tessera.edge import EdgeMiddleware
 from tessera.event.endpoints import router as events_router
 from tessera.kit.clock import Clock, system_clock
 from tessera.ops.endpoints import router as ops_router
+from tessera.outbox.handlers import build_handlers
+from tessera.outbox.worker import OutboxWorker
 from tessera.payment.endpoints import router as payments_router
 from tessera.ticket_class.endpoints import router as ticket_classes_router
 
@@ -30,13 +34,21 @@ accept an `Idempotency-Key` header. Every error has the shape `{"error", "code",
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or get_settings()
     db = create_database(settings.database_url, settings.db_pool_size)
+    worker = OutboxWorker(db, build_handlers(settings, db), clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.connect()
+        task = None
+        if settings.runs_worker_in_process:
+            task = asyncio.create_task(worker.run_forever(), name="outbox-worker")
         try:
             yield
         finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await db.close()
 
     app = FastAPI(
@@ -51,6 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock
+    app.state.worker = worker
     app.state.migration_head = migrate.head_revision()
 
     api = APIRouter(prefix="/api/v1")

@@ -101,6 +101,38 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def worker(once: bool) -> None:
+    """Deliver queued emails and webhooks (the outbox) as its own process."""
+    import logging
+
+    from tessera.outbox.handlers import build_handlers
+    from tessera.outbox.worker import OutboxWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _settings()
+
+    async def main() -> None:
+        database = create_database(settings.database_url, pool_size=2)
+        await database.connect()
+        outbox = OutboxWorker(database, build_handlers(settings, database))
+        try:
+            if once:
+                delivered = await outbox.drain()
+                click.echo(f"attempted {delivered} deliveries", err=True)
+            else:
+                click.echo("Tessera worker delivering the outbox (Ctrl-C stops it)", err=True)
+                await outbox.run_forever()
+        finally:
+            await database.close()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

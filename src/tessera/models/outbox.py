@@ -12,6 +12,9 @@ outbox = Table(
     Column("kind", Text, nullable=False),  # email | webhook
     Column("topic", Text, nullable=False),  # e.g. attendee.confirmation
     Column("payload", Text, nullable=False),  # JSON
+    # Rows sharing a key are delivered one at a time in id order (e.g. one webhook endpoint and
+    # one object), so a retried earlier message is never overtaken by a later one.
+    Column("ordering_key", Text, nullable=True),
     Column("status", Text, nullable=False),  # pending | delivered | failed
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", Micros, nullable=False),
@@ -20,3 +23,4 @@ outbox = Table(
     Column("delivered_at", Micros, nullable=True),
 )
 Index("ix_outbox_status_next_attempt", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_ordering_key", outbox.c.ordering_key, outbox.c.id)
