@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -25,12 +26,39 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     return app_error_response(exc)
 
 
+# Pydantic puts the name of the union member it tried into ``loc`` (``"str"``,
+# ``"constrained-str"``, ``"VenueIn"``, a discriminator tag). Clients know only the JSON field
+# names, which are snake_case: anything else in the path is such a member name, not a field.
+_FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TYPE_TAGS = frozenset(
+    {
+        "str",
+        "int",
+        "float",
+        "bool",
+        "bytes",
+        "decimal",
+        "list",
+        "dict",
+        "tuple",
+        "set",
+        "none",
+    }
+)
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part in _TYPE_TAGS or not _FIELD_NAME.match(part))
+
+
 def _field_path(loc: tuple[Any, ...]) -> tuple[str, str]:
     """``("body", "contact", "email")`` → ``("body", "contact.email")``."""
     where = str(loc[0]) if loc else "body"
-    parts = [str(part) for part in loc[1:]]
+    parts = [str(part) for part in loc[1:] if not _is_union_tag(part)]
     return where, ".".join(parts) if parts else where
 
+
+_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
 
 _MESSAGES = {
     "missing": "This field is required",
@@ -42,6 +70,7 @@ def _message(error: dict[str, Any]) -> str:
     if error["type"] in _MESSAGES:
         return _MESSAGES[error["type"]]
     message = str(error.get("msg", "Invalid value"))
+    message = _DECIMAL_REPR.sub(r"\1", message)  # "Decimal('99.9')" is Python, not API
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
@@ -50,8 +79,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = list(exc.errors())
     if any(error["type"] == "json_invalid" for error in errors):
         return json_response(
-            {"error": "Malformed JSON body", "code": "malformed_json",
-             "details": {"reason": "The request body is not valid JSON."}},
+            {
+                "error": "Malformed JSON body",
+                "code": "malformed_json",
+                "details": {"reason": "The request body is not valid JSON."},
+            },
             400,
         )
     field_errors: dict[str, list[str]] = {}
@@ -60,8 +92,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         where, path = _field_path(tuple(error["loc"]))
         if where == "body" and path == "body":
             path = "body"
-            message = "A JSON object body is required" if error["type"] in (
-                "missing", "model_attributes_type", "dict_type") else _message(error)
+            message = (
+                "A JSON object body is required"
+                if error["type"] in ("missing", "model_attributes_type", "dict_type")
+                else _message(error)
+            )
         else:
             message = _message(error)
         if not (where == "query" and path in PAGINATION_FIELDS):
@@ -69,13 +104,19 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         field_errors.setdefault(path, []).append(message)
     if pagination:
         return json_response(
-            {"error": "Invalid pagination parameters", "code": "invalid_pagination",
-             "details": {"fieldErrors": field_errors}},
+            {
+                "error": "Invalid pagination parameters",
+                "code": "invalid_pagination",
+                "details": {"fieldErrors": field_errors},
+            },
             400,
         )
     return json_response(
-        {"error": "Validation failed", "code": "validation_failed",
-         "details": {"fieldErrors": field_errors}},
+        {
+            "error": "Validation failed",
+            "code": "validation_failed",
+            "details": {"fieldErrors": field_errors},
+        },
         400,
     )
 

@@ -55,12 +55,15 @@ def _instant(value: EventTimeIn, field: str) -> int:
 
 def _location_columns(location: str | VenueIn) -> dict[str, Any]:
     columns: dict[str, Any] = dict.fromkeys(
-        ("venue_name", "venue_address", "venue_city", "venue_state", "venue_country",
-         "virtual_url"))
+        ("venue_name", "venue_address", "venue_city", "venue_state", "venue_country", "virtual_url")
+    )
     if isinstance(location, VenueIn):
         columns.update(
-            venue_name=location.name, venue_address=location.address, venue_city=location.city,
-            venue_state=location.state, venue_country=location.country,
+            venue_name=location.name,
+            venue_address=location.address,
+            venue_city=location.city,
+            venue_state=location.state,
+            venue_country=location.country,
         )
     elif location.lower().startswith("https://"):
         columns["virtual_url"] = location
@@ -74,10 +77,16 @@ def _check_window(start_at: int, end_at: int | None) -> None:
         raise errors.field_error("end.utc", "must be after start")
 
 
+def _check_same_zone(start_timezone: str, end_timezone: str | None) -> None:
+    if end_timezone is not None and end_timezone != start_timezone:
+        raise errors.field_error("end.timezone", "must be the same timezone as start")
+
+
 async def create_event(
     conn: Connection, organization_id: str, body: EventCreate, now: int
 ) -> dict[str, Any]:
     """Create an event and its "General Admission" class priced at ``ticket_price``."""
+    _check_same_zone(body.start.timezone, body.end.timezone if body.end else None)
     start_at = _instant(body.start, "start")
     end_at = _instant(body.end, "end") if body.end else None
     _check_window(start_at, end_at)
@@ -109,8 +118,11 @@ async def create_event(
         conn,
         organization_id,
         ticket_classes.new_values(
-            event_id=values["id"], name=GENERAL_ADMISSION, currency=body.currency,
-            cost=money.format_amount(price, body.currency), require_approval=body.require_approval,
+            event_id=values["id"],
+            name=GENERAL_ADMISSION,
+            currency=body.currency,
+            cost=money.format_amount(price, body.currency),
+            require_approval=body.require_approval,
             now=now,
         ),
     )
@@ -140,8 +152,17 @@ async def update_event(
     given = body.model_fields_set
     if not given:
         raise errors.BadRequest("At least one field is required", code="empty_update")
-    for required in ("name", "start", "location", "currency", "status", "registration_status",
-                     "require_approval", "hidden", "capacity"):
+    for required in (
+        "name",
+        "start",
+        "location",
+        "currency",
+        "status",
+        "registration_status",
+        "require_approval",
+        "hidden",
+        "capacity",
+    ):
         if required in given and getattr(body, required) is None:
             raise errors.field_error(required, "may not be null")
     row = await repository.get(conn, organization_id, event_id, lock=True)
@@ -149,8 +170,15 @@ async def update_event(
         raise errors.event_not_found()
 
     values: dict[str, Any] = {"updated_at": now}
-    for simple in ("name", "description", "status", "registration_status", "currency",
-                   "require_approval", "hidden"):
+    for simple in (
+        "name",
+        "description",
+        "status",
+        "registration_status",
+        "currency",
+        "require_approval",
+        "hidden",
+    ):
         if simple in given:
             values[simple] = getattr(body, simple)
     start_at, start_tz = row["start_at"], row["start_timezone"]
@@ -164,23 +192,25 @@ async def update_event(
         else:
             end_at, end_tz = _instant(body.end, "end"), body.end.timezone
         values.update(end_at=end_at, end_timezone=end_tz)
-    if end_tz is not None and end_tz != start_tz:
-        raise errors.field_error("end.timezone", "must be the same timezone as start")
+    _check_same_zone(start_tz, end_tz)
     _check_window(start_at, end_at)
     if body.location is not None:
         values.update(_location_columns(body.location))
     if "currency" in given and body.currency != row["currency"]:
         await ticket_classes.set_currency(conn, organization_id, event_id, body.currency or "", now)
 
-    if body.capacity is not None and body.capacity != row["capacity"]:
-        if not await repository.set_capacity(conn, organization_id, event_id, body.capacity, now):
-            fresh = await repository.get(conn, organization_id, event_id)
-            taken = fresh["tickets_sold"] if fresh else 0
-            raise errors.Conflict(
-                f"Capacity cannot be lower than the {taken} seats already taken",
-                code="capacity_below_sold",
-                details={"tickets_sold": taken},
-            )
+    if (
+        body.capacity is not None
+        and body.capacity != row["capacity"]
+        and not await repository.set_capacity(conn, organization_id, event_id, body.capacity, now)
+    ):
+        fresh = await repository.get(conn, organization_id, event_id)
+        taken = fresh["tickets_sold"] if fresh else 0
+        raise errors.Conflict(
+            f"Capacity cannot be lower than the {taken} seats already taken",
+            code="capacity_below_sold",
+            details={"tickets_sold": taken},
+        )
     await repository.update(conn, organization_id, event_id, values)
     fresh = await repository.get(conn, organization_id, event_id)
     assert fresh is not None
