@@ -15,7 +15,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tessera.errors import AppError, PayloadTooLarge, UnsupportedMediaType
+from tessera.errors import (
+    AppError,
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from tessera.kit.jsonutil import dumps
 
 MAX_BODY = 1024 * 1024
@@ -23,18 +29,25 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 access_log = logging.getLogger("tessera.access")
+error_log = logging.getLogger("tessera.errors")
+# Never a stack trace or an exception message in the body.
+INTERNAL_ERROR = {"error": "Internal server error", "code": "internal_error"}
 
 
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
-def _error_message(exc: AppError, request_id: bytes) -> tuple[Message, Message]:
-    body = dumps(exc.body())
+def _error_message(
+    status: int, payload: dict[str, Any], request_id: bytes
+) -> tuple[Message, Message]:
+    body = dumps(payload)
     start: Message = {
         "type": "http.response.start",
-        "status": exc.status,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
@@ -42,6 +55,16 @@ def _error_message(exc: AppError, request_id: bytes) -> tuple[Message, Message]:
         ],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+def _refuse_nul(scope: Scope) -> None:
+    """A NUL character can be in no ID and no filter value, and PostgreSQL refuses it in text
+    parameters: answered here, before it can reach a query and surface as a 500."""
+    if "\x00" in scope["path"]:
+        raise NotFound()
+    query: bytes = scope.get("query_string", b"")
+    if b"\x00" in query or b"%00" in query:
+        raise BadRequest("Query parameters must not contain NUL characters", code="invalid_query")
 
 
 class EdgeMiddleware:
@@ -56,27 +79,45 @@ class EdgeMiddleware:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = (
-            incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        ).encode()
+        request_id = (incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex).encode()
         status_holder = [500]
+        started_response = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status_holder[0] = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id)]
             await send(message)
 
         try:
+            _refuse_nul(scope)
             if scope["method"] in _BODY_METHODS and scope["path"].startswith("/api/"):
                 receive = await self._guarded_body(headers, receive)
         except AppError as exc:
-            start, body = _error_message(exc, request_id)
+            start, body = _error_message(exc.status, exc.body(), request_id)
             status_holder[0] = exc.status
             await send(start)
             await send(body)
         else:
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                # Answered here rather than by Starlette's outermost error middleware, which sits
+                # outside this one: the 500 must carry X-Request-Id like every other response.
+                if started_response:
+                    raise
+                error_log.exception(
+                    "unhandled error on %s %s (request %s)",
+                    scope["method"],
+                    scope["path"],
+                    request_id.decode(),
+                )
+                start, body = _error_message(500, INTERNAL_ERROR, request_id)
+                status_holder[0] = 500
+                await send(start)
+                await send(body)
         finally:
             if self.log_requests:
                 self._log(scope, status_holder[0], started, request_id)
