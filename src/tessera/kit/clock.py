@@ -36,12 +36,28 @@ def iso(micros: int | None) -> str | None:
     if micros is None:
         return None
     moment = to_datetime(micros)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Not strftime("%Y"): it drops the leading zeros of years before 1000 on glibc.
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def check_range(micros: int) -> int:
+    """An instant the API can show (years 1 to 9999 in UTC); ValueError otherwise."""
+    try:
+        to_datetime(micros)
+    except OverflowError:
+        raise ValueError("is out of range: years 0001 to 9999 (UTC)") from None
+    return micros
 
 
 def parse_instant(text: str) -> int:
     """An ISO-8601 instant that carries its offset (``Z`` or ``+02:00``)."""
-    value = datetime.fromisoformat(text.replace("z", "Z"))
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError("must be an ISO-8601 instant, e.g. 2026-05-26T12:00:00Z") from None
     if value.tzinfo is None:
         raise ValueError("needs a UTC offset, e.g. 2026-05-26T12:00:00Z")
-    return from_datetime(value)
+    return check_range(from_datetime(value))
