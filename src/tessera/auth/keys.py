@@ -14,7 +14,7 @@ KEY_PREFIX = "tsk_live_"
 
 
 def generate() -> str:
-    return KEY_PREFIX + random_string(40)  # 40 × 5.8 = 232 random bits
+    return KEY_PREFIX + random_string(40)  # 40 characters of 5.8 bits: 232 random bits
 
 
 def digest(key: str) -> str:

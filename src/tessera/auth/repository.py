@@ -12,7 +12,9 @@ async def insert_organization(conn: Connection, org_id: str, name: str, now: int
 
 
 async def get_organization(conn: Connection, org_id: str) -> Row | None:
-    return await conn.fetchrow("SELECT id, name, created_at FROM organizations WHERE id = $1", org_id)
+    return await conn.fetchrow(
+        "SELECT id, name, created_at FROM organizations WHERE id = $1", org_id
+    )
 
 
 async def insert_api_key(
@@ -29,13 +31,20 @@ async def insert_api_key(
     await conn.execute(
         "INSERT INTO api_keys (id, organization_id, name, display_prefix, key_hash, scopes,"
         " created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
-        key_id, organization_id, name, display_prefix, key_hash, scopes, now,
+        key_id,
+        organization_id,
+        name,
+        display_prefix,
+        key_hash,
+        scopes,
+        now,
     )
 
 
 async def find_by_hash(conn: Connection, key_hash: str) -> Row | None:
     return await conn.fetchrow(
-        "SELECT id, organization_id, key_hash, scopes, revoked_at FROM api_keys WHERE key_hash = $1",
+        "SELECT id, organization_id, key_hash, scopes, revoked_at FROM api_keys"
+        " WHERE key_hash = $1",
         key_hash,
     )
 

@@ -6,9 +6,29 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # Currencies whose minor unit is not 2 digits. Everything else uses cents.
 _EXPONENT = {
-    "bif": 0, "clp": 0, "djf": 0, "gnf": 0, "isk": 0, "jpy": 0, "kmf": 0, "krw": 0, "pyg": 0,
-    "rwf": 0, "ugx": 0, "vnd": 0, "vuv": 0, "xaf": 0, "xof": 0, "xpf": 0,
-    "bhd": 3, "iqd": 3, "jod": 3, "kwd": 3, "lyd": 3, "omr": 3, "tnd": 3,
+    "bif": 0,
+    "clp": 0,
+    "djf": 0,
+    "gnf": 0,
+    "isk": 0,
+    "jpy": 0,
+    "kmf": 0,
+    "krw": 0,
+    "pyg": 0,
+    "rwf": 0,
+    "ugx": 0,
+    "vnd": 0,
+    "vuv": 0,
+    "xaf": 0,
+    "xof": 0,
+    "xpf": 0,
+    "bhd": 3,
+    "iqd": 3,
+    "jod": 3,
+    "kwd": 3,
+    "lyd": 3,
+    "omr": 3,
+    "tnd": 3,
 }
 
 MAX_AMOUNT = Decimal("99999999.999")
@@ -21,11 +41,11 @@ def exponent(currency: str) -> int:
 def parse_amount(value: object, currency: str) -> Decimal:
     """A non-negative amount with no more decimals than the currency has."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("must be a decimal number, e.g. 25 or \"25.00\"")
+        raise ValueError('must be a decimal number, e.g. 25 or "25.00"')
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise ValueError("must be a decimal number, e.g. 25 or \"25.00\"") from None
+        raise ValueError('must be a decimal number, e.g. 25 or "25.00"') from None
     if not amount.is_finite() or amount < 0:
         raise ValueError("must be zero or a positive amount")
     if amount > MAX_AMOUNT:

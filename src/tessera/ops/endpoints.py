@@ -23,13 +23,26 @@ async def readyz(request: Request) -> Response:
             current = await conn.fetchval("SELECT version_num FROM alembic_version")
     except AppError:
         return json_response(
-            {"status": "unavailable", "database": "unreachable",
-             "error": "Database unreachable", "code": "database_unreachable"}, 503)
+            {
+                "status": "unavailable",
+                "database": "unreachable",
+                "error": "Database unreachable",
+                "code": "database_unreachable",
+            },
+            503,
+        )
     except Exception:  # a table missing entirely: never migrated
         current = None
     if current != expected:
         return json_response(
-            {"status": "unavailable", "database": "ok", "migration": current,
-             "expected_migration": expected, "error": "Migrations are not current; run "
-             "`tessera db upgrade`", "code": "migrations_pending"}, 503)
+            {
+                "status": "unavailable",
+                "database": "ok",
+                "migration": current,
+                "expected_migration": expected,
+                "error": "Migrations are not current; run `tessera db upgrade`",
+                "code": "migrations_pending",
+            },
+            503,
+        )
     return json_response({"status": "ok", "database": "ok", "migration": current})

@@ -47,21 +47,34 @@ async def insert(conn: Connection, organization_id: str, values: dict[str, Any])
         " minimum_per_order, maximum_per_order, require_approval, hide_on_event_page,"
         " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
         " $13, $14, $15, $16, $17, $18)",
-        organization_id, values["id"], values["event_id"], values["name"], values["description"],
-        values["status"], values["currency"], values["cost"], values["quantity_total"],
-        values["quantity_sold"], values["sales_start"], values["sales_end"],
-        values["minimum_per_order"], values["maximum_per_order"], values["require_approval"],
-        values["hide_on_event_page"], values["created_at"], values["updated_at"],
+        organization_id,
+        values["id"],
+        values["event_id"],
+        values["name"],
+        values["description"],
+        values["status"],
+        values["currency"],
+        values["cost"],
+        values["quantity_total"],
+        values["quantity_sold"],
+        values["sales_start"],
+        values["sales_end"],
+        values["minimum_per_order"],
+        values["maximum_per_order"],
+        values["require_approval"],
+        values["hide_on_event_page"],
+        values["created_at"],
+        values["updated_at"],
     )
 
 
-async def get(
-    conn: Connection, organization_id: str, event_id: str, class_id: str
-) -> Row | None:
+async def get(conn: Connection, organization_id: str, event_id: str, class_id: str) -> Row | None:
     return await conn.fetchrow(
         f"SELECT {COLUMNS} FROM ticket_classes"
         " WHERE organization_id = $1 AND event_id = $2 AND id = $3",
-        organization_id, event_id, class_id,
+        organization_id,
+        event_id,
+        class_id,
     )
 
 
@@ -69,7 +82,8 @@ async def list_active(conn: Connection, organization_id: str, event_id: str) -> 
     return await conn.fetch(
         f"SELECT {COLUMNS} FROM ticket_classes WHERE organization_id = $1 AND event_id = $2"
         " AND status = 'active' ORDER BY created_at, id",
-        organization_id, event_id,
+        organization_id,
+        event_id,
     )
 
 
@@ -79,15 +93,28 @@ async def name_taken(
     row = await conn.fetchrow(
         "SELECT 1 FROM ticket_classes WHERE organization_id = $1 AND event_id = $2"
         " AND status = 'active' AND name = $3 AND id <> $4",
-        organization_id, event_id, name, except_id,
+        organization_id,
+        event_id,
+        name,
+        except_id,
     )
     return row is not None
 
 
-UPDATABLE = frozenset({
-    "name", "description", "cost", "sales_start", "sales_end", "minimum_per_order",
-    "maximum_per_order", "require_approval", "hide_on_event_page", "updated_at",
-})
+UPDATABLE = frozenset(
+    {
+        "name",
+        "description",
+        "cost",
+        "sales_start",
+        "sales_end",
+        "minimum_per_order",
+        "maximum_per_order",
+        "require_approval",
+        "hide_on_event_page",
+        "updated_at",
+    }
+)
 
 
 async def update(
@@ -97,7 +124,9 @@ async def update(
     sets = ", ".join(f"{column} = ${i + 3}" for i, column in enumerate(columns))
     await conn.execute(
         f"UPDATE ticket_classes SET {sets} WHERE organization_id = $1 AND id = $2",
-        organization_id, class_id, *(values[column] for column in columns),
+        organization_id,
+        class_id,
+        *(values[column] for column in columns),
     )
 
 
@@ -108,7 +137,10 @@ async def set_quantity_total(
     changed = await conn.execute(
         "UPDATE ticket_classes SET quantity_total = $3, updated_at = $4"
         " WHERE organization_id = $1 AND id = $2 AND ($3 = 0 OR quantity_sold <= $3)",
-        organization_id, class_id, quantity, now,
+        organization_id,
+        class_id,
+        quantity,
+        now,
     )
     return changed == 1
 
@@ -118,7 +150,9 @@ async def soft_delete(conn: Connection, organization_id: str, class_id: str, now
     changed = await conn.execute(
         "UPDATE ticket_classes SET status = 'deleted', updated_at = $3"
         " WHERE organization_id = $1 AND id = $2 AND status = 'active' AND quantity_sold = 0",
-        organization_id, class_id, now,
+        organization_id,
+        class_id,
+        now,
     )
     return changed == 1
 
@@ -129,5 +163,8 @@ async def set_currency(
     await conn.execute(
         "UPDATE ticket_classes SET currency = $3, updated_at = $4"
         " WHERE organization_id = $1 AND event_id = $2",
-        organization_id, event_id, currency, now,
+        organization_id,
+        event_id,
+        currency,
+        now,
     )

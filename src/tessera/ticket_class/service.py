@@ -95,7 +95,7 @@ async def create_ticket_class(
         event_id=event_id,
         name=body.name,
         currency=currency,
-        cost=_cost(body.cost, body.free, currency) or money.format_amount(0, currency),
+        cost=_cost(body.cost, body.free, currency) or money.format_amount(Decimal(0), currency),
         now=now,
         description=body.description,
         quantity_total=body.quantity_total,
@@ -104,7 +104,8 @@ async def create_ticket_class(
         minimum_per_order=body.minimum_per_order,
         maximum_per_order=body.maximum_per_order,
         require_approval=(
-            bool(event["require_approval"]) if body.require_approval is None
+            bool(event["require_approval"])
+            if body.require_approval is None
             else body.require_approval
         ),
         hide_on_event_page=body.hide_on_event_page,
@@ -143,8 +144,16 @@ async def update_ticket_class(
     given = body.model_fields_set
     if not given:
         raise errors.BadRequest("At least one field is required", code="empty_update")
-    for required in ("name", "minimum_per_order", "maximum_per_order", "require_approval",
-                     "hide_on_event_page", "quantity_total", "cost", "free"):
+    for required in (
+        "name",
+        "minimum_per_order",
+        "maximum_per_order",
+        "require_approval",
+        "hide_on_event_page",
+        "quantity_total",
+        "cost",
+        "free",
+    ):
         if required in given and getattr(body, required) is None:
             raise errors.field_error(required, "may not be null")
     await _event(conn, organization_id, event_id)
@@ -153,8 +162,14 @@ async def update_ticket_class(
         raise errors.ticket_class_not_found()
     current = dict(row)
     changes: dict[str, Any] = {"updated_at": now}
-    for simple in ("name", "description", "minimum_per_order", "maximum_per_order",
-                   "require_approval", "hide_on_event_page"):
+    for simple in (
+        "name",
+        "description",
+        "minimum_per_order",
+        "maximum_per_order",
+        "require_approval",
+        "hide_on_event_page",
+    ):
         if simple in given:
             changes[simple] = getattr(body, simple)
     for when in ("sales_start", "sales_end"):
@@ -165,21 +180,28 @@ async def update_ticket_class(
         changes["cost"] = cost
     merged = {**current, **changes}
     _check_rules(merged)
-    if "name" in changes and changes["name"] != row["name"] and await repository.name_taken(
-        conn, organization_id, event_id, changes["name"], except_id=class_id
+    if (
+        "name" in changes
+        and changes["name"] != row["name"]
+        and await repository.name_taken(
+            conn, organization_id, event_id, changes["name"], except_id=class_id
+        )
     ):
         raise errors.Conflict(NAME_TAKEN, code="ticket_class_name_taken")
-    if body.quantity_total is not None and body.quantity_total != row["quantity_total"]:
-        if not await repository.set_quantity_total(
+    if (
+        body.quantity_total is not None
+        and body.quantity_total != row["quantity_total"]
+        and not await repository.set_quantity_total(
             conn, organization_id, class_id, body.quantity_total, now
-        ):
-            fresh = await repository.get(conn, organization_id, event_id, class_id)
-            sold = fresh["quantity_sold"] if fresh else 0
-            raise errors.Conflict(
-                f"quantity_total cannot be lower than the {sold} tickets already sold",
-                code="quantity_below_sold",
-                details={"quantity_sold": sold},
-            )
+        )
+    ):
+        fresh = await repository.get(conn, organization_id, event_id, class_id)
+        sold = fresh["quantity_sold"] if fresh else 0
+        raise errors.Conflict(
+            f"quantity_total cannot be lower than the {sold} tickets already sold",
+            code="quantity_below_sold",
+            details={"quantity_sold": sold},
+        )
     try:
         await repository.update(conn, organization_id, class_id, changes)
     except IntegrityViolation:
