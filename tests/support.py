@@ -132,3 +132,26 @@ class ApiClient:
 
         result: int = self.run(query)
         return result
+
+
+# Every table a request could write to; `row_counts` snapshots them to prove "nothing written".
+DATA_TABLES = (
+    "organizations", "api_keys", "events", "ticket_classes", "contacts", "payments", "tickets",
+    "outbox", "idempotency_keys",
+)
+
+
+def row_counts(api: ApiClient) -> dict[str, int]:
+    """Rows per table, to compare before and after requests that must write nothing."""
+    return {table: api.count(table) for table in DATA_TABLES}
+
+
+def event_body(**fields: Any) -> dict[str, Any]:
+    """A valid Create Event body (the one ``Tenant.make_event`` sends), with ``fields`` merged."""
+    return {
+        "name": "Summer Conference",
+        "start": {"utc": "2027-07-15T18:00", "timezone": "America/New_York"},
+        "end": {"utc": "2027-07-15T23:00", "timezone": "America/New_York"},
+        "location": "Main Hall",
+        **fields,
+    }
