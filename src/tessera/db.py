@@ -234,7 +234,13 @@ def open_sqlite(path: str) -> sqlite3.Connection:
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute("PRAGMA foreign_keys=ON")
     raw.execute("PRAGMA busy_timeout=30000")
+    # SQLite's built-in lower() folds ASCII only; searches must find "Émile" from "émile".
+    raw.create_function("lower", 1, _unicode_lower, deterministic=True)
     return raw
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_unavailable(exc: sqlite3.Error) -> ServiceUnavailable:

@@ -18,11 +18,9 @@ from tessera.db import Connection
 from tessera.kit import ids, money
 from tessera.outbox import repository as outbox
 from tessera.payment import repository as payments
+from tessera.payment.provider import Charge, provider_for
 
 CONFIRMATION_TOPIC = "attendee.confirmation"
-# cash, free and external are recorded by the organizer: the payment has already happened.
-MANUAL_PROVIDER = "manual"
-MANUAL_STATUS = "succeeded"
 
 
 async def create_attendees(
@@ -71,16 +69,23 @@ async def create_attendees(
 
     currency = found["currency"]
     unit = Decimal(found["cost"]) if body.payment_method != "free" else Decimal(0)
+    payment_id = ids.payment_id()
+    amount = unit * body.quantity
+    # The manual methods (cash, free, external) settle outside Tessera and do no I/O, so the
+    # charge is recorded inside this transaction. A card provider would be called before it.
+    charged = await provider_for(body.payment_method).charge(
+        Charge(payment_id, body.payment_method, currency, amount)
+    )
     payment = {
-        "id": ids.payment_id(),
+        "id": payment_id,
         "event_id": event_id,
         "ticket_class_id": class_id,
         "contact_id": contact["id"],
-        "status": MANUAL_STATUS,
+        "status": charged.status,
         "method": body.payment_method,
-        "provider": MANUAL_PROVIDER,
+        "provider": charged.provider,
         "currency": currency,
-        "amount": money.format_amount(unit * body.quantity, currency),
+        "amount": money.format_amount(amount, currency),
         "quantity": body.quantity,
         "created_at": now,
     }

@@ -15,10 +15,10 @@ from tessera.attendee.schemas import (
     AttendeesCreated,
     AttendeeUpdate,
     CheckInRequest,
-    normalize_email,
 )
 from tessera.auth.dependencies import require
 from tessera.auth.service import Principal
+from tessera.contact.schemas import normalize_email
 from tessera.db import Connection
 from tessera.idempotency import runner
 from tessera.kit import clock

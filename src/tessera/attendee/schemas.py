@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field, field_validator
 
+from tessera.contact.schemas import normalize_email
 from tessera.kit.schema import RequestModel
 
 CreateStatus = Literal["valid", "pending_approval", "checked_in", "invited"]
 UpdateStatus = Literal["valid", "checked_in", "pending_approval", "rejected", "deleted"]
 PaymentMethod = Literal["cash", "free", "external"]
 Name = Annotated[str, Field(max_length=100)]
-
-
-def normalize_email(value: str) -> str:
-    """Trimmed and lower-cased: the contact's upsert key within an organization."""
-    candidate = value.strip().lower()
-    if len(candidate) > 254:
-        raise ValueError("is too long (254 characters at most)")
-    try:
-        validate_email(candidate, check_deliverability=False)
-    except EmailNotValidError:
-        raise ValueError("is not a valid email address") from None
-    return candidate
 
 
 class ContactIn(RequestModel):
