@@ -22,6 +22,8 @@ from tessera.ops.endpoints import router as ops_router
 from tessera.outbox.handlers import build_handlers
 from tessera.outbox.worker import OutboxWorker
 from tessera.payment.endpoints import router as payments_router
+from tessera.ratelimit.limiter import LocalStore, RedisStore, Store
+from tessera.ratelimit.policy import RateLimiter
 from tessera.ticket_class.endpoints import router as ticket_classes_router
 
 DESCRIPTION = """Tessera's ticketing API, compatible with the Gomry v1 API.
@@ -76,8 +78,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(ops_router)
 
     exception_handlers.install(app)
-    app.add_middleware(EdgeMiddleware, log_requests=settings.access_log)
+    limiter = None
+    if settings.rate_limit_per_minute > 0:
+        limiter = RateLimiter(rate_limit_store(settings), settings.rate_limit_per_minute)
+    app.add_middleware(EdgeMiddleware, log_requests=settings.access_log, limiter=limiter)
     return app
+
+
+def rate_limit_store(settings: Settings) -> Store:
+    local = LocalStore()
+    return RedisStore(settings.redis_url, local) if settings.redis_url else local
 
 
 def create_app_from_env() -> FastAPI:

@@ -1,8 +1,10 @@
 """The ASGI middleware at the edge of every request.
 
-It gives each response an ``X-Request-Id``, writes one structured access-log line, and guards
-request bodies before any endpoint sees them: larger than 1 MiB → 413, a body that is not JSON on
-the API → 415. Pure ASGI (not ``BaseHTTPMiddleware``): it costs microseconds per request.
+It gives each response an ``X-Request-Id``, writes one structured access-log line, applies the
+rate limit to ``/api/`` requests (``429`` with ``Retry-After``; ``RateLimit-*`` headers on every
+API response, errors included), and guards request bodies before any endpoint sees them: larger
+than 1 MiB → 413, a body that is not JSON on the API → 415. Pure ASGI (not
+``BaseHTTPMiddleware``): it costs microseconds per request.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from tessera.errors import (
     BadRequest,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     UnsupportedMediaType,
 )
 from tessera.kit.jsonutil import dumps
+from tessera.ratelimit.policy import RateLimiter
 
 MAX_BODY = 1024 * 1024
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -42,7 +46,10 @@ def _is_json(content_type: str) -> bool:
 
 
 def _error_message(
-    status: int, payload: dict[str, Any], request_id: bytes
+    status: int,
+    payload: dict[str, Any],
+    request_id: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
 ) -> tuple[Message, Message]:
     body = dumps(payload)
     start: Message = {
@@ -52,6 +59,7 @@ def _error_message(
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", request_id),
+            *(extra or []),
         ],
     }
     return start, {"type": "http.response.body", "body": body}
@@ -68,9 +76,12 @@ def _refuse_nul(scope: Scope) -> None:
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, log_requests: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, log_requests: bool = True, limiter: RateLimiter | None = None
+    ) -> None:
         self.app = app
         self.log_requests = log_requests
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,21 +93,28 @@ class EdgeMiddleware:
         request_id = (incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex).encode()
         status_holder = [500]
         started_response = False
+        is_api = scope["path"].startswith("/api/")
+        added: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id)]
 
         async def send_with_id(message: Message) -> None:
             nonlocal started_response
             if message["type"] == "http.response.start":
                 started_response = True
                 status_holder[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id)]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         try:
+            if is_api and self.limiter is not None:
+                decision = await self.limiter.decide(scope)
+                added.extend(decision.headers())
+                if not decision.allowed:
+                    raise RateLimited()
             _refuse_nul(scope)
-            if scope["method"] in _BODY_METHODS and scope["path"].startswith("/api/"):
+            if scope["method"] in _BODY_METHODS and is_api:
                 receive = await self._guarded_body(headers, receive)
         except AppError as exc:
-            start, body = _error_message(exc.status, exc.body(), request_id)
+            start, body = _error_message(exc.status, exc.body(), request_id, added[1:])
             status_holder[0] = exc.status
             await send(start)
             await send(body)
@@ -114,7 +132,7 @@ class EdgeMiddleware:
                     scope["path"],
                     request_id.decode(),
                 )
-                start, body = _error_message(500, INTERNAL_ERROR, request_id)
+                start, body = _error_message(500, INTERNAL_ERROR, request_id, added[1:])
                 status_holder[0] = 500
                 await send(start)
                 await send(body)

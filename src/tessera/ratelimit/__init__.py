@@ -1,0 +1,1 @@
+"""Rate limits per API key (per client IP without one), shared through Redis when configured."""
