@@ -41,14 +41,18 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         scheme = urlsplit(value).scheme
         if scheme == "sqlite":
-            if not value.startswith("sqlite:///"):
-                raise ValueError("a SQLite URL looks like sqlite:///./tessera.db")
+            path = value.removeprefix("sqlite:///")
+            # An empty path or :memory: is a database that vanishes with its connection.
+            if not value.startswith("sqlite:///") or path in ("", ":memory:"):
+                raise ValueError("a SQLite URL names a file: sqlite:///./tessera.db")
             return value
         if scheme in ("postgresql", "postgres", "postgresql+asyncpg"):
             if not urlsplit(value).hostname and "host=" not in value:
                 raise ValueError("a PostgreSQL URL needs a host: postgresql://user@host/dbname")
             return value
-        raise ValueError(f"unknown scheme {scheme!r}: use sqlite:///path or postgresql://user@host/db")
+        raise ValueError(
+            f"unknown scheme {scheme!r}: use sqlite:///path or postgresql://user@host/db"
+        )
 
     @field_validator("base_url")
     @classmethod
