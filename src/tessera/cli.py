@@ -6,12 +6,17 @@ Errors go to stderr with a non-zero exit code and a sentence that says what to d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import secrets
 import shlex
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import click
 
 from tessera import migrate
@@ -32,6 +37,15 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
+def redacted(url: str) -> str:
+    """The database URL without its password, for messages that end up in logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
+
+
 def _run(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
     async def main() -> T:
         db = create_database(settings.database_url, pool_size=1)
@@ -41,15 +55,26 @@ def _run(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
         finally:
             await db.close()
 
+    where = redacted(settings.database_url)
     try:
         return asyncio.run(main())
     except AppError as exc:
         if exc.status == 503:
             raise click.ClickException(
-                f"cannot reach the database at {settings.database_url}: check "
+                f"cannot reach the database at {where}: check "
                 "TESSERA_DATABASE_URL, that the server runs, and run `tessera db upgrade`."
             ) from None
         raise click.ClickException(exc.message) from None
+    except asyncpg.UndefinedTableError:
+        raise click.ClickException(
+            f"the database at {where} has no Tessera tables yet: run `tessera db upgrade`."
+        ) from None
+    # A file SQLite cannot open, a server that refuses us: a sentence, never a traceback.
+    except (sqlite3.Error, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise click.ClickException(
+            f"cannot use the database at {where} ({exc}): check TESSERA_DATABASE_URL, that the "
+            "database server runs, and run `tessera db upgrade`."
+        ) from None
 
 
 def _ensure_migrated(settings: Settings) -> None:
@@ -57,7 +82,7 @@ def _ensure_migrated(settings: Settings) -> None:
         migrate.upgrade(settings.database_url)
     except Exception as exc:
         raise click.ClickException(
-            f"could not migrate the database at {settings.database_url}: {exc}. "
+            f"could not migrate the database at {redacted(settings.database_url)}: {exc}. "
             "Check TESSERA_DATABASE_URL and that the database server is running."
         ) from None
 
@@ -79,16 +104,23 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes sharing the port.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port.",
+)
 def serve(host: str, port: int, workers: int) -> None:
     """Run the API and the ticket page (migrating the database first)."""
     import uvicorn
 
     settings = _settings()
     _ensure_migrated(settings)
-    click.echo(f"Tessera listening on http://{host}:{port} (database: {settings.database_url})",
-               err=True)
+    click.echo(
+        f"Tessera listening on http://{host}:{port} (database: {redacted(settings.database_url)})",
+        err=True,
+    )
     uvicorn.run(
         "tessera.app:create_app_from_env",
         factory=True,
@@ -127,10 +159,8 @@ def worker(once: bool) -> None:
         finally:
             await database.close()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
 
 
 @main.group()
@@ -143,7 +173,9 @@ def db_upgrade() -> None:
     """Apply all migrations."""
     settings = _settings()
     _ensure_migrated(settings)
-    click.echo(f"database at {settings.database_url} is at migration {migrate.head_revision()}")
+    click.echo(
+        f"database at {redacted(settings.database_url)} is at migration {migrate.head_revision()}"
+    )
 
 
 @main.group()
@@ -171,15 +203,20 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--org", "org_id", required=True, help="Organization ID (org_…).")
 @click.option("--name", required=True, help="A label, e.g. the integration using the key.")
-@click.option("--scopes", "scope_list", default=None,
-              help="Comma-separated resource:level, e.g. attendees:write,events:read. "
-                   "Default: every resource at write.")
+@click.option(
+    "--scopes",
+    "scope_list",
+    default=None,
+    help="Comma-separated resource:level, e.g. attendees:write,events:read. "
+    "Default: every resource at write.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def keys_create(org_id: str, name: str, scope_list: str | None, as_json: bool) -> None:
     """Create an API key; the key is printed once and never again."""
     try:
         key_scopes = (
-            scope_rules.all_write() if scope_list is None
+            scope_rules.all_write()
+            if scope_list is None
             else scope_rules.parse_scope_list(scope_list)
         )
     except scope_rules.ScopeError as exc:
@@ -190,11 +227,15 @@ def keys_create(org_id: str, name: str, scope_list: str | None, as_json: bool) -
         lambda conn: auth.create_api_key(conn, org_id, name, key_scopes, system_clock()),
     )
     granted = ",".join(f"{r}:{lvl}" for r, lvl in key_scopes.items() if lvl != "none") or "none"
-    _emit(created, as_json, [
-        f"created API key {created['id']} for {org_id} ({granted})",
-        f"key: {created['key']}",
-        "Store it now: Tessera keeps only its hash and cannot show it again.",
-    ])
+    _emit(
+        created,
+        as_json,
+        [
+            f"created API key {created['id']} for {org_id} ({granted})",
+            f"key: {created['key']}",
+            "Store it now: Tessera keeps only its hash and cannot show it again.",
+        ],
+    )
 
 
 @keys.command("revoke")
@@ -234,24 +275,32 @@ def demo() -> None:
         now = system_clock()
         org = await auth.create_organization(conn, "Demo Organization", now)
         key = await auth.create_api_key(conn, org["id"], "demo", scope_rules.all_write(), now)
-        event = await events.create_event(conn, org["id"], EventCreate.model_validate({
-            "name": "Demo Conference",
-            "start": {"utc": "2027-07-15T18:00", "timezone": "America/New_York"},
-            "end": {"utc": "2027-07-15T22:00", "timezone": "America/New_York"},
-            "location": "Main Hall", "capacity": 100,
-        }), now)
-        rows = await conn.fetch(
-            "SELECT id FROM ticket_classes WHERE event_id = $1", event["id"]
+        event = await events.create_event(
+            conn,
+            org["id"],
+            EventCreate.model_validate(
+                {
+                    "name": "Demo Conference",
+                    "start": {"utc": "2027-07-15T18:00", "timezone": "America/New_York"},
+                    "end": {"utc": "2027-07-15T22:00", "timezone": "America/New_York"},
+                    "location": "Main Hall",
+                    "capacity": 100,
+                }
+            ),
+            now,
         )
+        rows = await conn.fetch("SELECT id FROM ticket_classes WHERE event_id = $1", event["id"])
         return {"org": org, "key": key, "event": event, "ticket_class_id": rows[0]["id"]}
 
     made = _run(settings, make)
-    body = json.dumps({
-        "ticket_class_id": made["ticket_class_id"],
-        "contact": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
-        "quantity": 2,
-        "send_email": False,
-    })
+    body = json.dumps(
+        {
+            "ticket_class_id": made["ticket_class_id"],
+            "contact": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
+            "quantity": 2,
+            "send_email": False,
+        }
+    )
     url = f"{settings.base_url}/api/v1/events/{made['event']['id']}/attendees"
     click.echo(f"organization: {made['org']['id']}")
     click.echo(f"API key:      {made['key']['key']}")
@@ -261,7 +310,9 @@ def demo() -> None:
     click.echo(
         f"curl -X POST -H {shlex.quote('X-API-KEY: ' + made['key']['key'])} "
         "-H 'Content-Type: application/json' "
-        "-H \"Idempotency-Key: attendee-$(uuidgen)\" "
+        # A literal key, not $(uuidgen): the command must run on machines without uuidgen, and
+        # running it twice shows the replay instead of creating two more tickets.
+        f"-H 'Idempotency-Key: demo-{secrets.token_hex(8)}' "
         f"-d {shlex.quote(body)} {url}"
     )
 
