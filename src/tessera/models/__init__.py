@@ -7,6 +7,6 @@ money is a decimal string beside its currency.
 """
 
 from tessera.models.base import metadata
-from tessera.models import organization, event, ticket_class, contact, payment, ticket, outbox, idempotency  # noqa: F401,E501
+from tessera.models import organization, event, ticket_class, contact, payment, ticket, outbox, idempotency, webhook  # noqa: F401,E501
 
 __all__ = ["metadata"]
