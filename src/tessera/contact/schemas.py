@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, Field
 
 from tessera.kit.schema import RequestModel
+
+
+# The plain ASCII addresses that make up nearly all real traffic, in a form email_validator is
+# known to accept (a property test checks the two agree). Validating them here costs ~1 µs
+# instead of ~200 µs; anything else (IDN, special-use or odd domains) goes to email_validator.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+_SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+
+
+def is_plain_email(candidate: str) -> bool:
+    if not _PLAIN_EMAIL.fullmatch(candidate) or "--" in candidate.rpartition("@")[2]:
+        return False
+    local, _, domain = candidate.rpartition("@")
+    return len(local) <= 64 and len(domain) <= 253 and (
+        domain.rpartition(".")[2] not in _SPECIAL_USE_TLDS)
 
 
 def normalize_email(value: str) -> str:
@@ -19,6 +38,8 @@ def normalize_email(value: str) -> str:
     candidate = value.strip().lower()
     if len(candidate) > 254:
         raise ValueError("is too long (254 characters at most)")
+    if is_plain_email(candidate):
+        return candidate
     try:
         validate_email(candidate, check_deliverability=False)
     except EmailNotValidError:

@@ -16,17 +16,27 @@ ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
 BARCODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
-def random_string(length: int, alphabet: str = ID_ALPHABET) -> str:
+def _translation(alphabet: str) -> tuple[bytes, bytes]:
+    """A bytes.translate table mapping byte values to characters, and the bytes to drop.
+
+    Byte values are kept only below the largest multiple of the alphabet's size (rejection
+    sampling), so every character is equally likely.
+    """
     size = len(alphabet)
-    limit = 256 - (256 % size)  # bytes at or above this would bias the first characters
-    out: list[str] = []
+    limit = 256 - (256 % size)
+    table = bytes(ord(alphabet[value % size]) if value < limit else 0 for value in range(256))
+    return table, bytes(range(limit, 256))
+
+
+_TABLES = {ID_ALPHABET: _translation(ID_ALPHABET), BARCODE_ALPHABET: _translation(BARCODE_ALPHABET)}
+
+
+def random_string(length: int, alphabet: str = ID_ALPHABET) -> str:
+    table, rejected = _TABLES.get(alphabet) or _translation(alphabet)
+    out = b""
     while len(out) < length:
-        for byte in secrets.token_bytes(length * 2):
-            if byte < limit:
-                out.append(alphabet[byte % size])
-                if len(out) == length:
-                    break
-    return "".join(out)
+        out += secrets.token_bytes(length + 8).translate(table, rejected)
+    return out[:length].decode("ascii")
 
 
 def _chars_for(bits: int, alphabet: str = ID_ALPHABET) -> int:
