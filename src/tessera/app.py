@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from tessera import exception_handlers, migrate
 from tessera.attendee.endpoints import router as attendees_router
+from tessera.auth.middleware import AuthenticationMiddleware
 from tessera.config import Settings, get_settings
 from tessera.contact.endpoints import router as contacts_router
 from tessera.db import create_database
@@ -25,6 +26,7 @@ from tessera.payment.endpoints import router as payments_router
 from tessera.ratelimit.limiter import LocalStore, RedisStore, Store
 from tessera.ratelimit.policy import RateLimiter
 from tessera.ticket_class.endpoints import router as ticket_classes_router
+from tessera.ticket_page.endpoints import router as ticket_page_router
 
 DESCRIPTION = """Tessera's ticketing API, compatible with the Gomry v1 API.
 
@@ -76,8 +78,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api.include_router(payments_router)
     app.include_router(api)
     app.include_router(ops_router)
+    app.include_router(ticket_page_router)
 
     exception_handlers.install(app)
+    app.add_middleware(AuthenticationMiddleware, db=db)
     limiter = None
     if settings.rate_limit_per_minute > 0:
         limiter = RateLimiter(rate_limit_store(settings), settings.rate_limit_per_minute)

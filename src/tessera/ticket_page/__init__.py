@@ -1,0 +1,1 @@
+"""The public ticket page: ``/t/{payment_id}`` shows a payment's tickets as QR codes."""
