@@ -27,6 +27,7 @@ from tessera.ratelimit.limiter import LocalStore, RedisStore, Store
 from tessera.ratelimit.policy import RateLimiter
 from tessera.ticket_class.endpoints import router as ticket_classes_router
 from tessera.ticket_page.endpoints import router as ticket_page_router
+from tessera.webhook.endpoints import router as webhooks_router
 
 DESCRIPTION = """Tessera's ticketing API, compatible with the Gomry v1 API.
 
@@ -38,7 +39,7 @@ accept an `Idempotency-Key` header. Every error has the shape `{"error", "code",
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or get_settings()
     db = create_database(settings.database_url, settings.db_pool_size)
-    worker = OutboxWorker(db, build_handlers(settings, db), clock=clock)
+    worker = OutboxWorker(db, build_handlers(settings, db, clock=clock), clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api.include_router(attendees_router)
     api.include_router(contacts_router)
     api.include_router(payments_router)
+    api.include_router(webhooks_router)
     app.include_router(api)
     app.include_router(ops_router)
     app.include_router(ticket_page_router)

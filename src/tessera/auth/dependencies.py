@@ -1,4 +1,8 @@
-"""FastAPI dependencies that authenticate the caller and check one scope per endpoint."""
+"""FastAPI dependencies that check one scope per endpoint.
+
+The caller was authenticated by :class:`tessera.auth.middleware.AuthenticationMiddleware`
+before routing; these read the principal it left in the request state.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,14 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from tessera.auth import scopes
-from tessera.auth.service import MISSING_KEY, Principal, authenticate
+from tessera.auth.service import MISSING_KEY, Principal
 from tessera.errors import Forbidden, Unauthorized
 
 
-async def current_principal(request: Request) -> Principal:
-    cached: Principal | None = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
-    presented = request.headers.get("x-api-key")
-    if not presented:
+def current_principal(request: Request) -> Principal:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:  # only if a route outside /api/v1 asked for a scope
         raise Unauthorized(MISSING_KEY, code="missing_api_key")
-    async with request.app.state.db.reader() as conn:
-        principal = await authenticate(conn, presented)
-    request.state.principal = principal
     return principal
 
 
@@ -29,7 +27,7 @@ def require(resource: str, level: str) -> Callable[[Request], Awaitable[Principa
     needed = f"{resource}:{level}"
 
     async def dependency(request: Request) -> Principal:
-        principal = await current_principal(request)
+        principal = current_principal(request)
         if not scopes.allows(principal.scopes, resource, level):
             raise Forbidden(extra={"required": needed})
         return principal
