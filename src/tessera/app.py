@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from tessera import exception_handlers, migrate
+from tessera import exception_handlers, migrate, openapi
 from tessera.attendee.endpoints import router as attendees_router
 from tessera.auth.middleware import AuthenticationMiddleware
 from tessera.config import Settings, get_settings
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(ticket_page_router)
 
     exception_handlers.install(app)
+    openapi.install(app)
     app.add_middleware(AuthenticationMiddleware, db=db)
     limiter = None
     if settings.rate_limit_per_minute > 0:

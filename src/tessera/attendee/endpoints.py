@@ -12,6 +12,7 @@ from tessera.attendee.schemas import (
     AttendeeCreate,
     AttendeeDeleted,
     AttendeeEnvelope,
+    AttendeePage,
     AttendeesCreated,
     AttendeeUpdate,
     CheckInRequest,
@@ -51,7 +52,7 @@ async def create_attendees(
     return await runner.run(request, principal, work, await web.request_json(request))
 
 
-@router.get("/attendees")
+@router.get("/attendees", response_model=AttendeePage)
 async def list_attendees(
     event_id: str,
     request: Request,

@@ -72,6 +72,18 @@ class AttendeesCreated(BaseModel):
     quantity: int
 
 
+class Pagination(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
+
+
+class AttendeePage(BaseModel):
+    data: list[AttendeeOut]
+    pagination: Pagination
+
+
 class AttendeeDeleted(BaseModel):
     deleted: bool
     id: str

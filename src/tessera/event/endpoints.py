@@ -11,7 +11,7 @@ from tessera.auth.dependencies import require
 from tessera.auth.service import Principal
 from tessera.db import Connection
 from tessera.event import service
-from tessera.event.schemas import EventCreate, EventEnvelope, EventUpdate
+from tessera.event.schemas import EventCreate, EventEnvelope, EventPage, EventUpdate
 from tessera.idempotency import runner
 from tessera.kit.http import data, json_response
 from tessera.kit.pagination import PageParams, csv_values
@@ -34,7 +34,7 @@ async def create_event(body: EventCreate, request: Request, principal: WriteEven
     return await runner.run(request, principal, work, await web.request_json(request))
 
 
-@router.get("")
+@router.get("", response_model=EventPage)
 async def list_events(
     request: Request,
     principal: ReadEvents,

@@ -125,3 +125,15 @@ class EventOut(BaseModel):
 
 class EventEnvelope(BaseModel):
     data: EventOut
+
+
+class Pagination(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
+
+
+class EventPage(BaseModel):
+    data: list[EventOut]
+    pagination: Pagination
