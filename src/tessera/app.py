@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     exception_handlers.install(app)
     openapi.install(app)
-    app.add_middleware(AuthenticationMiddleware, db=db)
+    app.add_middleware(AuthenticationMiddleware, db=db, clock=clock)
     limiter = None
     if settings.rate_limit_per_minute > 0:
         limiter = RateLimiter(rate_limit_store(settings), settings.rate_limit_per_minute)

@@ -66,3 +66,20 @@ async def revoke(conn: Connection, key_id: str, now: int) -> Row | None:
         " FROM api_keys WHERE id = $1",
         key_id,
     )
+
+
+async def find_by_hash_with_outcome(
+    conn: Connection, key_hash: str, idempotency_key: str, stored_since: int
+) -> Row | None:
+    """The key and, in the same round trip, the live stored outcome of ``idempotency_key``.
+
+    A keyed POST that is a retry is then answered with one indexed lookup in total.
+    """
+    return await conn.fetchrow(
+        "SELECT k.id, k.organization_id, k.key_hash, k.scopes, k.revoked_at,"
+        " i.fingerprint, i.status_code, i.headers, i.body"
+        " FROM api_keys k LEFT JOIN idempotency_keys i"
+        " ON i.api_key_id = k.id AND i.key = $2 AND i.created_at > $3"
+        " WHERE k.key_hash = $1",
+        key_hash, idempotency_key, stored_since,
+    )

@@ -84,10 +84,7 @@ MISSING_KEY = "Missing X-API-KEY header"
 INVALID_KEY = "Invalid or revoked API key"
 
 
-async def authenticate(conn: Connection, presented: str) -> Principal:
-    """Find the key by its digest; revoked and unknown keys are indistinguishable."""
-    digest = keys.digest(presented)
-    row = await repository.find_by_hash(conn, digest)
+def _principal(row: Any, digest: str) -> Principal:
     if (
         row is None
         or row["revoked_at"] is not None
@@ -95,3 +92,23 @@ async def authenticate(conn: Connection, presented: str) -> Principal:
     ):
         raise Unauthorized(INVALID_KEY, code="invalid_api_key")
     return Principal(row["id"], row["organization_id"], scopes.decode(row["scopes"]))
+
+
+async def authenticate(conn: Connection, presented: str) -> Principal:
+    """Find the key by its digest; revoked and unknown keys are indistinguishable."""
+    digest = keys.digest(presented)
+    return _principal(await repository.find_by_hash(conn, digest), digest)
+
+
+async def authenticate_with_outcome(
+    conn: Connection, presented: str, idempotency_key: str, stored_since: int
+) -> tuple[Principal, Any | None]:
+    """:func:`authenticate`, also fetching the stored outcome of an Idempotency-Key.
+
+    The outcome is only handed back, never acted on: scope checks still come first.
+    """
+    digest = keys.digest(presented)
+    row = await repository.find_by_hash_with_outcome(conn, digest, idempotency_key, stored_since)
+    principal = _principal(row, digest)
+    assert row is not None
+    return principal, (row if row["status_code"] is not None else None)

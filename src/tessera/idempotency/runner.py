@@ -106,8 +106,12 @@ async def run(
     now = request.app.state.clock()
     api_key_id = principal.api_key_id
 
-    async with db.reader() as conn:
-        stored = await store.find(conn, api_key_id, key, now)
+    prefetch = getattr(request.state, "idempotency_prefetch", None)
+    if prefetch is not None and prefetch[0] == key:  # looked up with the API key, same statement
+        stored = prefetch[1]
+    else:
+        async with db.reader() as conn:
+            stored = await store.find(conn, api_key_id, key, now)
     if stored is not None:
         return _replay(stored, fingerprint)
 
