@@ -28,6 +28,14 @@ test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL)
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure, not a pass" >&2; exit 1; fi; \
 	exit $$rc
 
+.PHONY: bench
+bench: $(STAMP) ## Benchmark against populated SQLite and PostgreSQL (≈ 8 min; needs wrk)
+	$(BIN)/python bench/run.py
+
+.PHONY: bench-quick
+bench-quick: $(STAMP) ## A shorter benchmark run (≈ 2 min)
+	$(BIN)/python bench/run.py --quick
+
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check) and mypy (strict on src/)
 	$(BIN)/ruff check src tests bench

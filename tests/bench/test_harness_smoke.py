@@ -1,0 +1,35 @@
+"""A seconds-long run of the benchmark harness, so it cannot rot. No timing assertions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_benchmark_harness_runs_and_verifies_counters() -> None:
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed (apt-get install wrk); .ci/run installs it")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--database", "sqlite"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_SUMMARY "))
+    results = json.loads(line.removeprefix("BENCH_SUMMARY "))
+    scenarios = {r["scenario"] for r in results}
+    assert {"create-hot", "replay", "list", "get"} <= scenarios
+    for result in results:
+        assert result["requests"] > 0, result
+        assert result["non_2xx"] == 0, result
+        assert result["statements_per_request"] is not None
+        assert result["rss_mb"], result
+    create = next(r for r in results if r["scenario"] == "create-hot")
+    assert create["verified"] is True
