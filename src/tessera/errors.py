@@ -138,3 +138,7 @@ def contact_not_found() -> NotFound:
 
 def payment_not_found() -> NotFound:
     return NotFound("Payment not found")
+
+
+def webhook_endpoint_not_found() -> NotFound:
+    return NotFound("Webhook endpoint not found")

@@ -18,7 +18,9 @@ from tessera.db import Connection
 from tessera.kit import ids, money
 from tessera.outbox import repository as outbox
 from tessera.payment import repository as payments
+from tessera.payment import service as payment_service
 from tessera.payment.provider import Charge, provider_for
+from tessera.webhook.emit import Item, emit
 
 CONFIRMATION_TOPIC = "attendee.confirmation"
 
@@ -144,8 +146,21 @@ async def create_attendees(
             },
             now,
         )
+    attendees = [present(ticket) for ticket in issued]
+    items: list[Item] = [
+        ("attendee.updated" if n < len(upgraded) else "attendee.created", attendee["id"], attendee)
+        for n, attendee in enumerate(attendees)
+    ]
+    if payment["status"] == "succeeded":
+        # The payment as GET /payments/{id} shows it (ticket_ids oldest first), with no query.
+        ticket_ids = [t["id"] for t in sorted(issued, key=lambda t: (t["created_at"], t["id"]))]
+        shown = {**payment, "updated_at": now, "customer_email": contact["email"]}
+        items.append(
+            ("payment.succeeded", payment_id, payment_service.present(shown, ticket_ids))
+        )
+    await emit(conn, organization_id, items, now)
     return {
-        "data": [present(ticket) for ticket in issued],
+        "data": attendees,
         "payment_id": payment["id"],
         "quantity": len(created),
     }

@@ -14,6 +14,7 @@ from tessera.attendee.presenter import present
 from tessera.db import Connection, Row
 from tessera.kit import clock
 from tessera.outbox import repository as outbox
+from tessera.webhook.emit import emit
 
 FINAL_STATUSES = frozenset({"deleted", "rejected"})
 STATUS_TOPIC = "attendee.status"
@@ -61,8 +62,11 @@ async def change_status(
 
     checked_in_at = now if target == "checked_in" else None
     await repository.set_status(conn, row["id"], target, checked_in_at, now)
-    return present({**dict(row), "status": target, "checked_in_at": checked_in_at,
-                    "updated_at": now})
+    attendee = present({**dict(row), "status": target, "checked_in_at": checked_in_at,
+                        "updated_at": now})
+    event_type = "attendee.checked_in" if target == "checked_in" else "attendee.updated"
+    await emit(conn, organization_id, [(event_type, attendee["id"], attendee)], now)
+    return attendee
 
 
 async def update_attendee(

@@ -12,6 +12,7 @@ from tessera.kit import clock, ids, money
 from tessera.kit.pagination import Page, envelope
 from tessera.kit.timezones import to_utc_micros
 from tessera.ticket_class import repository as ticket_classes
+from tessera.webhook.emit import emit
 
 GENERAL_ADMISSION = "General Admission"
 
@@ -126,7 +127,9 @@ async def create_event(
             now=now,
         ),
     )
-    return present(values)
+    event = present(values)
+    await emit(conn, organization_id, [("event.created", event["id"], event)], now)
+    return event
 
 
 async def get_event(conn: Connection, organization_id: str, event_id: str) -> dict[str, Any]:
@@ -214,4 +217,6 @@ async def update_event(
     await repository.update(conn, organization_id, event_id, values)
     fresh = await repository.get(conn, organization_id, event_id)
     assert fresh is not None
-    return present(fresh)
+    event = present(fresh)
+    await emit(conn, organization_id, [("event.updated", event_id, event)], now)
+    return event

@@ -69,6 +69,10 @@ def webhook_endpoint_id() -> str:
     return "we_" + random_string(20)
 
 
+def webhook_delivery_id() -> str:
+    return "whd_" + random_string(20)
+
+
 def organization_id() -> str:
     return "org_" + random_string(20)
 

@@ -27,6 +27,14 @@ async def enqueue(
     )
 
 
+async def find(conn: Connection, organization_id: str, row_id: int) -> Row | None:
+    return await conn.fetchrow(
+        "SELECT id, kind, topic, payload, ordering_key, status FROM outbox"
+        " WHERE organization_id = $1 AND id = $2",
+        organization_id, row_id,
+    )
+
+
 async def claim_due(conn: Connection, now: int, lease_until: int, limit: int) -> list[Row]:
     """Take up to ``limit`` due rows for delivery.
 

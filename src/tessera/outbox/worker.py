@@ -13,6 +13,7 @@ webhooks a ``webhook-id`` derived from the row, so recipients can drop such a du
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,11 +32,18 @@ SECOND = 1_000_000
 
 
 class DeliveryError(Exception):
-    """Delivery failed. ``permanent`` stops retrying (e.g. a webhook endpoint answered 410)."""
+    """Delivery failed. ``permanent`` stops retrying (e.g. a webhook endpoint answered 410).
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    ``retry_at`` (microseconds, the worker's clock) lets a handler that records its attempts
+    choose the next one itself, so the time it recorded is the time the worker keeps.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_at: int | None = None
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_at = retry_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,24 +133,32 @@ class OutboxWorker:
     async def _deliver(self, message: Message) -> None:
         handler = self.handlers.get(message.kind)
         if handler is None:
-            await self.db.run(
-                lambda conn: repository.mark_failed(conn, message.id, f"no handler for {message.kind}")
-            )
+            error = f"no handler for {message.kind}"
+            await self.db.run(lambda conn: repository.mark_failed(conn, message.id, error))
             return
         try:
             await asyncio.wait_for(handler.deliver(message), handler.policy.timeout)
         except Exception as exc:  # any failure of one message is recorded, never fatal
             permanent = isinstance(exc, DeliveryError) and exc.permanent
+            chosen = exc.retry_at if isinstance(exc, DeliveryError) else None
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            delay = None if permanent else handler.policy.next_delay(message.attempt)
+            now = self.clock()
+            if permanent:
+                delay = None
+            elif chosen is not None:
+                delay = max(chosen - now, 0) / SECOND
+            else:
+                delay = handler.policy.next_delay(message.attempt)
             if delay is None:
                 log.warning("outbox %s (%s) failed for good: %s", message.id, message.topic, error)
                 await self.db.run(lambda conn: repository.mark_failed(conn, message.id, error))
             else:
-                at = self.clock() + int(delay * SECOND)
+                at = chosen if chosen is not None else now + int(delay * SECOND)
                 log.info("outbox %s (%s) attempt %s failed, retry in %.0fs: %s",
                          message.id, message.topic, message.attempt, delay, error)
-                await self.db.run(lambda conn: repository.schedule_retry(conn, message.id, at, error))
+                await self.db.run(
+                    lambda conn: repository.schedule_retry(conn, message.id, at, error)
+                )
             return
         now = self.clock()
         await self.db.run(lambda conn: repository.mark_delivered(conn, message.id, now))
@@ -169,7 +185,5 @@ class OutboxWorker:
             if busy:
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), poll_interval)
-            except TimeoutError:
-                pass
