@@ -12,6 +12,7 @@ from tessera.kit import clock, ids, money
 from tessera.kit.pagination import Page, envelope
 from tessera.kit.timezones import to_utc_micros
 from tessera.ticket_class import repository as ticket_classes
+from tessera.ticket_class import service as ticket_class_service
 from tessera.webhook.emit import emit
 
 GENERAL_ADMISSION = "General Admission"
@@ -200,7 +201,9 @@ async def update_event(
     if body.location is not None:
         values.update(_location_columns(body.location))
     if "currency" in given and body.currency != row["currency"]:
-        await ticket_classes.set_currency(conn, organization_id, event_id, body.currency or "", now)
+        await ticket_class_service.change_currency(
+            conn, organization_id, event_id, body.currency or "", now
+        )
 
     if (
         body.capacity is not None

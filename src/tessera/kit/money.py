@@ -58,4 +58,6 @@ def parse_amount(value: object, currency: str) -> Decimal:
 
 def format_amount(amount: Decimal | str, currency: str) -> str:
     """Fixed number of decimals for the currency: ``"25.00"``, ``"1000"`` (JPY)."""
-    return str(Decimal(amount).quantize(Decimal(1).scaleb(-exponent(currency))))
+    quantized = Decimal(amount).quantize(Decimal(1).scaleb(-exponent(currency)))
+    # "-0" is a valid Decimal (and >= 0), but no price to show anyone.
+    return str(quantized.copy_abs() if quantized.is_zero() else quantized)

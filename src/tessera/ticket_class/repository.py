@@ -157,14 +157,25 @@ async def soft_delete(conn: Connection, organization_id: str, class_id: str, now
     return changed == 1
 
 
-async def set_currency(
-    conn: Connection, organization_id: str, event_id: str, currency: str, now: int
-) -> None:
-    await conn.execute(
-        "UPDATE ticket_classes SET currency = $3, updated_at = $4"
-        " WHERE organization_id = $1 AND event_id = $2",
+async def list_all(conn: Connection, organization_id: str, event_id: str) -> list[Row]:
+    """Every class of the event, deleted ones included."""
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM ticket_classes WHERE organization_id = $1 AND event_id = $2"
+        " ORDER BY created_at, id",
         organization_id,
         event_id,
+    )
+
+
+async def set_currency(
+    conn: Connection, organization_id: str, class_id: str, currency: str, cost: str, now: int
+) -> None:
+    await conn.execute(
+        "UPDATE ticket_classes SET currency = $3, cost = $4, updated_at = $5"
+        " WHERE organization_id = $1 AND id = $2",
+        organization_id,
+        class_id,
         currency,
+        cost,
         now,
     )

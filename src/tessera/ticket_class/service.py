@@ -115,6 +115,26 @@ async def create_ticket_class(
     return present(values)
 
 
+async def change_currency(
+    conn: Connection, organization_id: str, event_id: str, currency: str, now: int
+) -> None:
+    """Move every class of the event to ``currency``, costs written in its minor unit ("25.00"
+    becomes "25" in JPY). An active class whose cost the currency cannot express (12.50 in JPY)
+    refuses the change (400) rather than being silently rounded."""
+    for row in await repository.list_all(conn, organization_id, event_id):
+        try:
+            cost = money.format_amount(money.parse_amount(row["cost"], currency), currency)
+        except ValueError:
+            if row["status"] == "active":
+                raise errors.field_error(
+                    "currency",
+                    f"the ticket class {row['name']!r} costs {row['cost']}, which "
+                    f"{currency.upper()} cannot express: change its cost first",
+                ) from None
+            cost = row["cost"]  # a deleted class sells nothing: its cost is history
+        await repository.set_currency(conn, organization_id, row["id"], currency, cost, now)
+
+
 async def get_ticket_class(
     conn: Connection, organization_id: str, event_id: str, class_id: str
 ) -> dict[str, Any]:
