@@ -89,6 +89,19 @@ def test_malformed_json_is_400(api: ApiClient, content: bytes) -> None:
     assert body["code"] == "malformed_json"
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"name": "x", "capacity": ' + b"1" * 5000 + b"}",  # past Python's int digit limit
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the recursion limit
+    ],
+)
+def test_json_python_cannot_hold_is_malformed_too(api: ApiClient, content: bytes) -> None:
+    response = api.tenant().post(EVENTS, content=content, headers=JSON)
+    assert response.status_code == 400
+    assert assert_error_shape(response)["code"] == "malformed_json"
+
+
 @pytest.mark.parametrize("content", [b"[]", b'"text"', b"42", b"null"])
 def test_a_body_that_is_not_an_object_is_400(api: ApiClient, content: bytes) -> None:
     errors = field_errors(api.tenant().post(EVENTS, content=content, headers=JSON))
@@ -315,8 +328,8 @@ def test_unexpected_errors_are_a_json_500_without_a_trace(api: ApiClient) -> Non
     async def broken() -> None:
         raise RuntimeError("secret internals at /srv/tessera")
 
-    api.app.add_api_route("/api/v1/test-broken", broken)  # type: ignore[attr-defined]
-    response = api.client.get("/api/v1/test-broken", headers={"X-Request-Id": "boom-1"})
+    api.app.add_api_route("/test-broken", broken)  # type: ignore[attr-defined]
+    response = api.client.get("/test-broken", headers={"X-Request-Id": "boom-1"})
     assert response.status_code == 500
     assert response.json() == {"error": "Internal server error", "code": "internal_error"}
     assert "secret" not in response.text

@@ -74,18 +74,22 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+def _malformed_json() -> Response:
+    return json_response(
+        {
+            "error": "Malformed JSON body",
+            "code": "malformed_json",
+            "details": {"reason": "The request body is not valid JSON."},
+        },
+        400,
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(error["type"] == "json_invalid" for error in errors):
-        return json_response(
-            {
-                "error": "Malformed JSON body",
-                "code": "malformed_json",
-                "details": {"reason": "The request body is not valid JSON."},
-            },
-            400,
-        )
+        return _malformed_json()
     field_errors: dict[str, list[str]] = {}
     pagination = True
     for error in errors:
@@ -121,11 +125,16 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+_FASTAPI_UNPARSEABLE = "There was an error parsing the body"
 _HTTP_CODES = {404: ("Not found", "not_found"), 405: ("Method not allowed", "method_not_allowed")}
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _FASTAPI_UNPARSEABLE:
+        # JSON that parses as far as the decoder is concerned but not as far as Python goes: an
+        # integer of 5,000 digits, nesting deeper than the recursion limit.
+        return _malformed_json()
     message, code = _HTTP_CODES.get(exc.status_code, (str(exc.detail), "http_error"))
     return json_response({"error": message, "code": code}, exc.status_code, exc.headers)
 

@@ -432,10 +432,34 @@ def test_patch_can_clear_description_and_end(api: ApiClient) -> None:
 
 def test_patch_currency_is_lower_cased_and_follows_into_classes(api: ApiClient) -> None:
     acme = api.tenant()
-    event = acme.make_event()
+    event = acme.make_event(ticket_price="25")
     updated = acme.patch(f"{EVENTS}/{event['id']}", {"currency": "GBP"}).json()["data"]
     assert updated["currency"] == "gbp"
-    assert acme.general_admission(event["id"])["currency"] == "gbp"
+    ga = acme.general_admission(event["id"])
+    assert (ga["currency"], ga["cost"]) == ("gbp", "25.00")
+    # Costs follow the new currency's minor unit.
+    acme.patch(f"{EVENTS}/{event['id']}", {"currency": "jpy"})
+    ga = acme.general_admission(event["id"])
+    assert (ga["currency"], ga["cost"]) == ("jpy", "25")
+    acme.patch(f"{EVENTS}/{event['id']}", {"currency": "kwd"})
+    assert acme.general_admission(event["id"])["cost"] == "25.000"
+
+
+def test_patch_currency_that_cannot_express_a_cost_is_refused(api: ApiClient) -> None:
+    acme = api.tenant()
+    event = acme.make_event(ticket_price="12.50")
+    path = f"{EVENTS}/{event['id']}"
+    errors = field_errors(acme.patch(path, {"currency": "jpy", "name": "Renamed"}))
+    assert list(errors) == ["currency"]
+    assert "General Admission" in errors["currency"][0]
+    assert acme.get(path).json()["data"] == event
+    assert acme.general_admission(event["id"])["cost"] == "12.50"
+
+
+def test_negative_zero_price_is_zero(api: ApiClient) -> None:
+    acme = api.tenant()
+    event = acme.make_event(ticket_price="-0")
+    assert acme.general_admission(event["id"])["cost"] == "0.00"
 
 
 def test_patch_empty_body_is_400(api: ApiClient) -> None:

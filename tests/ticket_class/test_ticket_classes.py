@@ -129,7 +129,16 @@ def test_require_approval_defaults_to_the_events(acme: Tenant) -> None:
 
 
 @pytest.mark.parametrize(
-    ("cost", "expected"), [(25, "25.00"), ("25", "25.00"), ("7.5", "7.50"), (0, "0.00")]
+    ("cost", "expected"),
+    [
+        (25, "25.00"),
+        ("25", "25.00"),
+        ("7.5", "7.50"),
+        (0, "0.00"),
+        ("-0", "0.00"),
+        ("1E+2", "100.00"),
+        (19.99, "19.99"),
+    ],
 )
 def test_cost_is_a_decimal_string(
     acme: Tenant, event: dict[str, Any], cost: Any, expected: str
