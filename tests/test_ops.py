@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
@@ -106,3 +108,35 @@ def test_docs_serve_html(api: ApiClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
+
+
+def test_access_log_is_one_json_line_per_request(
+    tmp_path: Path, sqlite_template: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    import shutil
+
+    path = tmp_path / "logged.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(
+        database_url=f"sqlite:///{path}",
+        mail_dir=tmp_path / "mail",
+        rate_limit_per_minute=0,
+        access_log=True,
+        worker_in_process=False,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    with (
+        caplog.at_level(logging.INFO, logger="tessera.access"),
+        TestClient(create_app(settings)) as client,
+    ):
+        client.get("/api/v1/events", headers={"X-Request-Id": "log-me"})
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tessera.access"]
+    assert len(records) == 1
+    record = records[0]
+    assert record["request_id"] == "log-me"
+    assert record["method"] == "GET"
+    assert record["path"] == "/api/v1/events"
+    assert record["status"] == 401
+    assert isinstance(record["duration_ms"], float | int)
+    assert "X-API-KEY" not in json.dumps(record)

@@ -154,6 +154,9 @@ def test_scope_is_checked_before_the_record_is_looked_up(api: ApiClient) -> None
 
 def test_authentication_comes_before_validation(api: ApiClient) -> None:
     assert api.client.post(EVENTS, json={"bogus": True}).status_code == 401
+    malformed = api.client.post(EVENTS, content=b"{", headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 401
+    assert api.client.get(f"{EVENTS}?page=0").status_code == 401
     reader = api.tenant().new_key("events:read")
     assert reader.post(EVENTS, {"bogus": True}).status_code == 403
 
