@@ -1,0 +1,1 @@
+"""Email: the confirmation and status emails, delivered from the outbox by SMTP or to .eml files."""
