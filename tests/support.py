@@ -126,6 +126,12 @@ class ApiClient:
         )
         return Tenant(self, org["id"], created["key"], created["id"])
 
+    def deliver_outbox(self) -> int:
+        """Run the app's outbox worker until nothing is due; returns attempts made."""
+        worker = self.app.state.worker  # type: ignore[attr-defined]
+        delivered: int = self.client.portal.call(worker.drain)  # type: ignore[union-attr]
+        return delivered
+
     def count(self, table: str, where: str = "1 = 1", *args: Any) -> int:
         async def query(conn: Any) -> int:
             return int(await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *args))
