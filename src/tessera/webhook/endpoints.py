@@ -14,12 +14,15 @@ from tessera.db import Connection
 from tessera.idempotency import runner
 from tessera.kit.http import data, json_response
 from tessera.kit.pagination import PageParams
+from tessera.openapi import IDEMPOTENCY_KEY_PARAMETER
 from tessera.webhook import service
 from tessera.webhook.schemas import (
     RedeliveryEnvelope,
+    WebhookDeliveryPage,
     WebhookEndpointCreate,
     WebhookEndpointDeleted,
     WebhookEndpointEnvelope,
+    WebhookEndpointPage,
     WebhookEndpointSecretEnvelope,
     WebhookEndpointUpdate,
 )
@@ -56,7 +59,11 @@ async def create_endpoint(
     return await runner.run(request, principal, work, await web.request_json(request))
 
 
-@router.get("")
+# Rotate and redeliver are not 201 creations, yet a retry must not act twice: keyed too.
+KEYED = {"parameters": [IDEMPOTENCY_KEY_PARAMETER]}
+
+
+@router.get("", response_model=WebhookEndpointPage)
 async def list_endpoints(request: Request, principal: ReadWebhooks, page: PageParams) -> Response:
     result = await web.read(
         request, lambda conn: service.list_endpoints(conn, principal.organization_id, page)
@@ -99,7 +106,11 @@ async def delete_endpoint(endpoint_id: str, request: Request, principal: WriteWe
     return json_response(result)
 
 
-@router.post("/{endpoint_id}/rotate-secret", response_model=WebhookEndpointSecretEnvelope)
+@router.post(
+    "/{endpoint_id}/rotate-secret",
+    response_model=WebhookEndpointSecretEnvelope,
+    openapi_extra=KEYED,
+)
 async def rotate_secret(endpoint_id: str, request: Request, principal: WriteWebhooks) -> Response:
     """A new signing secret, shown once. The previous one still signs for 24 hours (a second
     `v1,` signature), so receivers can switch without losing deliveries."""
@@ -112,7 +123,7 @@ async def rotate_secret(endpoint_id: str, request: Request, principal: WriteWebh
     return await runner.run(request, principal, work, None)
 
 
-@router.get("/{endpoint_id}/deliveries")
+@router.get("/{endpoint_id}/deliveries", response_model=WebhookDeliveryPage)
 async def list_deliveries(
     endpoint_id: str, request: Request, principal: ReadWebhooks, page: PageParams
 ) -> Response:
@@ -128,6 +139,7 @@ async def list_deliveries(
     "/{endpoint_id}/deliveries/{delivery_id}/redeliver",
     status_code=202,
     response_model=RedeliveryEnvelope,
+    openapi_extra=KEYED,
 )
 async def redeliver(
     endpoint_id: str, delivery_id: str, request: Request, principal: WriteWebhooks

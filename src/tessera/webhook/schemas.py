@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from tessera.event.schemas import Pagination
 from tessera.kit.schema import RequestModel
 from tessera.webhook.destination import MAX_URL_LENGTH, check_syntax
 from tessera.webhook.emit import EVENT_TYPES
@@ -106,6 +107,11 @@ class WebhookEndpointSecretEnvelope(BaseModel):
     data: WebhookEndpointWithSecret
 
 
+class WebhookEndpointPage(BaseModel):
+    data: list[WebhookEndpointOut]
+    pagination: Pagination
+
+
 class WebhookEndpointDeleted(BaseModel):
     deleted: bool
     id: str
@@ -123,6 +129,11 @@ class WebhookDeliveryOut(BaseModel):
     error: str | None
     next_attempt_at: str | None = Field(description="When the next attempt is due; null if none")
     created_at: str
+
+
+class WebhookDeliveryPage(BaseModel):
+    data: list[WebhookDeliveryOut]
+    pagination: Pagination
 
 
 class RedeliveryOut(BaseModel):
