@@ -1,0 +1,73 @@
+"""Fixtures that start real `tessera serve` processes over SQLite or PostgreSQL.
+
+- SQLite: one `tessera serve --workers 2` (two uvicorn worker processes sharing the port and the
+  database file) over a copy of the session's migrated template.
+- PostgreSQL: TWO separate `tessera serve` processes on different ports sharing the session's
+  database (truncated first); the load is spread across both.
+
+The organization and API key are made with the CLI, as an operator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.concurrency.harness import Cluster, Server, free_port, server_env
+
+
+def _truncate_all(url: str) -> None:
+    """Empty every application table (whatever the migrations made), keeping alembic_version."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            tables = [
+                row["tablename"]
+                for row in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename <> 'alembic_version'"
+                )
+            ]
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[Cluster]:
+    """Per module, not per test: starting servers is most of the cost. Tests stay independent
+    by working on their own event (every check is scoped to it) and their own emails and keys.
+    The crash test is alone in its module, so the servers it kills are its own."""
+    kind: str = request.param
+    tmp_path = tmp_path_factory.mktemp(kind)
+    if kind == "sqlite":
+        path = tmp_path / "tessera.db"
+        shutil.copy(sqlite_template, path)
+        url = f"sqlite:///{path}"
+        env = server_env(url, tmp_path)
+        servers = [Server("serve", free_port(), 2, env, tmp_path)]
+    else:
+        url = request.getfixturevalue("pg_url")
+        _truncate_all(url)
+        env = server_env(url, tmp_path)
+        servers = [Server(f"serve{i}", free_port(), 1, env, tmp_path) for i in (1, 2)]
+    found = Cluster(kind, url, env, tmp_path, servers)
+    try:
+        found.start()
+        found.org_id = found.cli("orgs", "create", "Race Org")["id"]
+        found.new_key()
+        yield found
+    finally:
+        found.stop()
