@@ -151,7 +151,7 @@ class _Sender:
             return Attempt(
                 "failed", duration_ms=elapsed(), error=f"timed out after {self.timeout:g} s"
             )
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+        except Exception as exc:  # refused connection, TLS, protocol: recorded and retried
             return Attempt("failed", duration_ms=elapsed(), error=_describe(exc))
         if 200 <= status < 300:
             return Attempt("succeeded", response_status=status, duration_ms=elapsed())
