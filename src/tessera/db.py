@@ -247,7 +247,9 @@ def _sqlite_unavailable(exc: sqlite3.Error) -> ServiceUnavailable:
     log.error("sqlite error: %s", exc)
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return ServiceUnavailable("The database is busy. Retry shortly.", headers={"Retry-After": "1"})
+        return ServiceUnavailable(
+            "The database is busy. Retry shortly.", headers={"Retry-After": "1"}
+        )
     if "readonly" in text or "read-only" in text:
         return ServiceUnavailable("The database is read-only; nothing was written.")
     if "disk" in text or "full" in text:
@@ -256,6 +258,20 @@ def _sqlite_unavailable(exc: sqlite3.Error) -> ServiceUnavailable:
 
 
 _PG_RETRY_STATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+# "The database cannot serve this request now": unreachable, restarting or shutting down (class
+# 57: "the database system is shutting down", "terminating connection due to administrator
+# command", "is starting up"), out of connections or disk (class 53), a connection that died
+# mid-statement. All answered 503; tests/faults/ stops PostgreSQL under load to prove it.
+_PG_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # a connection left mid-operation by a dead server
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+)
 
 
 class PostgresDatabase:
@@ -301,10 +317,10 @@ class PostgresDatabase:
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) in _PG_RETRY_STATES:
                 raise Retry() from exc
-            if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
+            if isinstance(exc, _PG_UNAVAILABLE):
                 raise ServiceUnavailable() from exc
             raise
-        except (OSError, asyncpg.InterfaceError, asyncio.TimeoutError) as exc:
+        except _PG_UNAVAILABLE as exc:
             raise ServiceUnavailable() from exc
 
     @asynccontextmanager
@@ -313,9 +329,7 @@ class PostgresDatabase:
         try:
             async with pool.acquire() as raw:
                 yield _PgConnection(raw)
-        except asyncpg.PostgresConnectionError as exc:
-            raise ServiceUnavailable() from exc
-        except (OSError, asyncpg.InterfaceError, asyncio.TimeoutError) as exc:
+        except _PG_UNAVAILABLE as exc:
             raise ServiceUnavailable() from exc
 
     async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
