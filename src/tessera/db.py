@@ -239,7 +239,7 @@ def open_sqlite(path: str) -> sqlite3.Connection:
     return raw
 
 
-def _unicode_lower(value: object) -> object:
+def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 

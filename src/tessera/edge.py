@@ -37,6 +37,24 @@ error_log = logging.getLogger("tessera.errors")
 # Never a stack trace or an exception message in the body.
 INTERNAL_ERROR = {"error": "Internal server error", "code": "internal_error"}
 
+# Baseline headers for responses that set none of their own: no content sniffing anywhere, and
+# HTML (the /docs page; the ticket page sets stricter ones) is never framed and never leaks its
+# URL through Referer. frame-ancestors alone leaves the docs page's scripts working.
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+_HTML_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
+
+
+def _security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    present = {name for name, _ in headers}
+    missing = [] if b"x-content-type-options" in present else [NOSNIFF]
+    if any(name == b"content-type" and value.startswith(b"text/html") for name, value in headers):
+        missing += [header for header in _HTML_HEADERS if header[0] not in present]
+    return missing
+
 
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
@@ -59,6 +77,7 @@ def _error_message(
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", request_id),
+            NOSNIFF,
             *(extra or []),
         ],
     }
@@ -101,7 +120,8 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 started_response = True
                 status_holder[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), *added]
+                headers = list(message.get("headers", []))
+                message["headers"] = [*headers, *_security_headers(headers), *added]
             await send(message)
 
         try:
