@@ -34,11 +34,10 @@ def test_phone_screenshot_shows_a_readable_qr_code_per_live_ticket(
 
     shot = screenshot(f"{served.url}/t/{created['payment_id']}", tmp_path / "phone.png")
     save_artifact(shot, "ticket-page-phone.png")
-    image = Image.open(shot)
-    assert image.width == 390  # the page fits a phone's width: no horizontal overflow
-    # Every ticket that admits (valid, checked in) has a code that decodes to its barcode; the
-    # cancelled one has none.
-    assert sorted(read_qr_codes(image)) == sorted([live["barcode"], scanned["barcode"]])
+    # At a phone's width, every ticket that admits (valid, checked in) shows a whole code that
+    # decodes to its barcode; the cancelled one shows none.
+    codes = read_qr_codes(Image.open(shot))
+    assert sorted(codes) == sorted([live["barcode"], scanned["barcode"]])
 
 
 def test_printing_puts_one_ticket_on_each_page(served: ServedTessera, tmp_path: Path) -> None:
