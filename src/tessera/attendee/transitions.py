@@ -62,8 +62,9 @@ async def change_status(
 
     checked_in_at = now if target == "checked_in" else None
     await repository.set_status(conn, row["id"], target, checked_in_at, now)
-    attendee = present({**dict(row), "status": target, "checked_in_at": checked_in_at,
-                        "updated_at": now})
+    attendee = present(
+        {**dict(row), "status": target, "checked_in_at": checked_in_at, "updated_at": now}
+    )
     event_type = "attendee.checked_in" if target == "checked_in" else "attendee.updated"
     await emit(conn, organization_id, [(event_type, attendee["id"], attendee)], now)
     return attendee

@@ -31,7 +31,8 @@ async def find(conn: Connection, organization_id: str, row_id: int) -> Row | Non
     return await conn.fetchrow(
         "SELECT id, kind, topic, payload, ordering_key, status FROM outbox"
         " WHERE organization_id = $1 AND id = $2",
-        organization_id, row_id,
+        organization_id,
+        row_id,
     )
 
 
