@@ -235,7 +235,9 @@ class Cluster:
     @contextlib.asynccontextmanager
     async def inspect(self) -> AsyncIterator[Inspector]:
         if self.kind == "sqlite":
-            raw = sqlite3.connect(self.database_url.removeprefix("sqlite:///"), timeout=30)
+            raw = sqlite3.connect(
+                self.database_url.removeprefix("sqlite:///"), timeout=30, isolation_level=None
+            )
             raw.row_factory = sqlite3.Row
             try:
                 yield Inspector(sqlite=raw)
@@ -267,6 +269,14 @@ class Inspector:
             return [dict(row) for row in rows]
         assert self._pg is not None
         return [dict(row) for row in await self._pg.fetch(sql, *args)]
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        """For the tests that hold locks on purpose (BEGIN ... ROLLBACK)."""
+        if self._sqlite is not None:
+            self._sqlite.execute(_PLACEHOLDER.sub(r"?\1", sql), args)
+            return
+        assert self._pg is not None
+        await self._pg.execute(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any]:
         rows = await self.fetch(sql, *args)
