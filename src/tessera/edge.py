@@ -3,7 +3,8 @@
 It gives each response an ``X-Request-Id``, writes one structured access-log line, applies the
 rate limit to ``/api/`` requests (``429`` with ``Retry-After``; ``RateLimit-*`` headers on every
 API response, errors included), and guards request bodies before any endpoint sees them: larger
-than 1 MiB → 413, a body that is not JSON on the API → 415. Pure ASGI (not
+than 1 MiB → 413, a body that is not JSON on the API → 415, headers over 8 KiB each or 32 KiB
+together → 431. Pure ASGI (not
 ``BaseHTTPMiddleware``): it costs microseconds per request.
 """
 
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tessera.errors import (
     AppError,
     BadRequest,
+    HeadersTooLarge,
     NotFound,
     PayloadTooLarge,
     RateLimited,
@@ -29,6 +31,9 @@ from tessera.kit.jsonutil import dumps
 from tessera.ratelimit.policy import RateLimiter
 
 MAX_BODY = 1024 * 1024
+# The HTTP server (httptools) accepts headers of any size; common proxies stop at 8 KiB a line.
+MAX_HEADER = 8 * 1024
+MAX_HEADERS = 32 * 1024
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -84,6 +89,17 @@ def _error_message(
     return start, {"type": "http.response.body", "body": body}
 
 
+def _refuse_huge_headers(scope: Scope) -> None:
+    total = 0
+    for name, value in scope["headers"]:
+        size = len(name) + len(value)
+        if size > MAX_HEADER:
+            raise HeadersTooLarge()
+        total += size
+    if total > MAX_HEADERS:
+        raise HeadersTooLarge()
+
+
 def _refuse_nul(scope: Scope) -> None:
     """A NUL character can be in no ID and no filter value, and PostgreSQL refuses it in text
     parameters: answered here, before it can reach a query and surface as a 500."""
@@ -125,6 +141,7 @@ class EdgeMiddleware:
             await send(message)
 
         try:
+            _refuse_huge_headers(scope)
             if is_api and self.limiter is not None:
                 decision = await self.limiter.decide(scope)
                 added.extend(decision.headers())

@@ -91,6 +91,12 @@ class PayloadTooLarge(AppError):
     message = "Request body exceeds 1 MiB"
 
 
+class HeadersTooLarge(AppError):
+    status = 431
+    code = "headers_too_large"
+    message = "Request headers exceed 8 KiB each or 32 KiB together"
+
+
 class UnsupportedMediaType(AppError):
     status = 415
     code = "unsupported_media_type"

@@ -45,9 +45,10 @@ _MEANING = {
     415: "Request body is not application/json",
     422: "Refused by a business rule, or an Idempotency-Key reused with a different request",
     429: "Rate limit exceeded (see Retry-After)",
+    431: "Request headers over 8 KiB each or 32 KiB together",
     503: "The database is unavailable or busy; nothing was written. Retry shortly.",
 }
-_ALWAYS = (400, 401, 403, 429, 503)
+_ALWAYS = (400, 401, 403, 429, 431, 503)
 _WRITES = frozenset({"post", "put", "patch", "delete"})
 _BODIES = frozenset({"post", "put", "patch"})
 
