@@ -75,3 +75,10 @@ def test_one_head_and_dated_file_names() -> None:
     assert len(scripts.get_heads()) == 1
     for path in (migrate.MIGRATIONS / "versions").glob("*.py"):
         assert re.match(r"^\d{4}-\d\d-\d\d-\d{4}_[a-z0-9_]+\.py$", path.name), path.name
+
+
+def test_percent_encoded_password_survives_the_alembic_config() -> None:
+    from tessera.migrate import alembic_config
+
+    url = "postgresql://user:p%40ss@127.0.0.1:5432/db"
+    assert alembic_config(url).get_main_option("sqlalchemy.url") == url

@@ -14,7 +14,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", database_url)
+    # ConfigParser interpolates "%": a percent-encoded password must survive it.
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     config.set_main_option(
         "file_template", "%%(year)d-%%(month).2d-%%(day).2d-%%(hour).2d%%(minute).2d_%%(slug)s"
     )
