@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.concurrency.harness import Cluster, Server, free_port, server_env
+from tests.concurrency.harness import TESSERA, Cluster, Server, free_port, server_env
 
 
 def _truncate_all(url: str) -> None:
@@ -51,6 +51,8 @@ def cluster(
     by working on their own event (every check is scoped to it) and their own emails and keys.
     The crash test is alone in its module, so the servers it kills are its own."""
     kind: str = request.param
+    if not TESSERA.is_file():
+        pytest.fail(f"the `tessera` console script is not installed at {TESSERA}: pip install -e .")
     tmp_path = tmp_path_factory.mktemp(kind)
     if kind == "sqlite":
         path = tmp_path / "tessera.db"

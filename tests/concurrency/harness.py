@@ -12,11 +12,13 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +29,22 @@ import asyncpg
 import httpx
 import pytest
 
-TESSERA = Path(sys.executable).parent / "tessera"
+
+def _console_script() -> Path:
+    """The installed `tessera` command of the interpreter running the tests."""
+    candidates = [
+        Path(sys.executable).parent / "tessera",
+        Path(sysconfig.get_path("scripts")) / "tessera",
+    ]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        on_path = shutil.which("tessera")
+        found = Path(on_path) if on_path else candidates[0]
+    return found
+
+
+TESSERA = _console_script()
 READY_TIMEOUT = 45.0
-SEAT_STATUSES = ("valid", "checked_in")
 
 
 def free_port() -> int:
