@@ -321,24 +321,8 @@ async def _blocked_on_locks(cluster: Cluster, count: int, what: str) -> None:
     pytest.fail(f"staging failed: {waiting} transactions wait on a lock, expected {count} ({what})")
 
 
-# Known bug (PostgreSQL only; SQLite serializes the whole transaction): the seat UPDATE on the
-# class row does not re-check status = 'active', so a DELETE that commits between the request's
-# class lookup and its seat UPDATE leaves a valid ticket in a deleted class. Strict: once fixed,
-# this test passes, pytest reports XPASS(strict) as a failure, and the marker must go.
-DELETION_RACE_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a class DELETE committing between the class lookup and the seat UPDATE leaves"
-    " a valid ticket in a deleted class (take_class_seats does not check status = 'active')",
-)
-
-
 @pytest.mark.parametrize("taker", ["create", "approve"])
-def test_class_deletion_racing_a_seat(
-    cluster: Cluster, taker: str, request: pytest.FixtureRequest
-) -> None:
-    if cluster.kind == "postgresql":
-        request.applymarker(DELETION_RACE_BUG)
+def test_class_deletion_racing_a_seat(cluster: Cluster, taker: str) -> None:
     asyncio.run(_deletion_race(cluster, taker))
 
 

@@ -25,6 +25,42 @@ from tessera.webhook.emit import Item, emit
 CONFIRMATION_TOPIC = "attendee.confirmation"
 
 
+async def _claim_seats(
+    conn: Connection, organization_id: str, event_id: str, body: AttendeeCreate
+) -> tuple[Any, str]:
+    """Find the class and take the seats first: the capacity rows are the contended ones, and
+    failing here has written nothing. Returns the class row and the tickets' status."""
+    if body.status is not None and body.status not in repository.SEAT_STATUSES:
+        found = await repository.event_and_class(
+            conn, organization_id, event_id, body.ticket_class_id
+        )
+        if found is None:
+            raise errors.event_not_found()
+        if found["class_id"] is None:
+            raise errors.ticket_class_not_found()
+        return found, body.status
+    claimed = await repository.claim_class_for_create(
+        conn, organization_id, event_id, body.ticket_class_id, body.quantity,
+        status_given=body.status is not None,
+    )
+    if claimed is None:  # tell the three reasons apart, in the documented order
+        found = await repository.event_and_class(
+            conn, organization_id, event_id, body.ticket_class_id
+        )
+        if found is None:
+            raise errors.event_not_found()
+        if found["class_id"] is None:
+            raise errors.ticket_class_not_found()
+        raise await seats.class_full(conn, body.ticket_class_id)
+    status = body.status
+    if status is None:
+        approval = claimed["require_approval"] or claimed["event_requires_approval"]
+        status = "pending_approval" if approval else "valid"
+    if claimed["seats"]:
+        await seats.take_event(conn, event_id, claimed["seats"])
+    return claimed, status
+
+
 async def create_attendees(
     conn: Connection, organization_id: str, event_id: str, body: AttendeeCreate, now: int
 ) -> dict[str, Any]:
@@ -37,20 +73,8 @@ async def create_attendees(
        event (oldest first) are upgraded to the requested status and class.
     4. One payment groups every ticket of the request.
     """
-    found = await repository.event_and_class(conn, organization_id, event_id, body.ticket_class_id)
-    if found is None:
-        raise errors.event_not_found()
-    if found["class_id"] is None:
-        raise errors.ticket_class_not_found()
-    class_id: str = found["class_id"]
-
-    status = body.status
-    if status is None:
-        needs_approval = found["class_requires_approval"] or found["event_requires_approval"]
-        status = "pending_approval" if needs_approval else "valid"
-    if status in repository.SEAT_STATUSES:
-        # Seats first: the capacity rows are the contended ones, and failing here writes nothing.
-        await seats.take(conn, class_id, event_id, body.quantity, now)
+    class_id = body.ticket_class_id
+    found, status = await _claim_seats(conn, organization_id, event_id, body)
 
     new_contact_id = ids.contact_id()
     contact = await contacts.upsert(
@@ -69,7 +93,7 @@ async def create_attendees(
             conn, event_id, contact["id"], body.quantity
         )
 
-    currency = found["currency"]
+    currency: str = found["currency"]
     unit = Decimal(found["cost"]) if body.payment_method != "free" else Decimal(0)
     payment_id = ids.payment_id()
     amount = unit * body.quantity
@@ -116,7 +140,7 @@ async def create_attendees(
         "checked_in_at": checked_in_at,
         "updated_at": now,
         # for the response
-        "ticket_class_name": found["class_name"],
+        "ticket_class_name": found["name"],
         "first_name": contact["first_name"],
         "last_name": contact["last_name"],
         "email": contact["email"],

@@ -33,7 +33,7 @@ async def event_and_class(
     """The event (None: not found) with the class if it is an active class of that event."""
     return await conn.fetchrow(
         "SELECT e.id AS event_id, e.require_approval AS event_requires_approval,"
-        " tc.id AS class_id, tc.name AS class_name, tc.cost, tc.currency,"
+        " tc.id AS class_id, tc.name, tc.cost, tc.currency,"
         " tc.require_approval AS class_requires_approval"
         " FROM events e LEFT JOIN ticket_classes tc"
         " ON tc.id = $3 AND tc.event_id = e.id AND tc.status = 'active'"
@@ -42,11 +42,47 @@ async def event_and_class(
     )
 
 
-async def take_class_seats(conn: Connection, class_id: str, seats: int, now: int) -> bool:
+# The seats a Create Attendee takes: all requested ones, unless the status was left to its
+# default and the class or the event requires approval (then the tickets are pending: none).
+_SEATS_ASKED = (
+    "(CASE WHEN $5 OR NOT (require_approval OR (SELECT e.require_approval FROM events e"
+    " WHERE e.id = $2)) THEN $4 ELSE 0 END)"
+)
+
+
+async def claim_class_for_create(
+    conn: Connection,
+    organization_id: str,
+    event_id: str,
+    class_id: str,
+    seats: int,
+    status_given: bool,
+) -> Row | None:
+    """Look the class up and take its seats in one statement (the hot path's first write).
+
+    Returns the class with ``seats`` (how many were taken) and both approval flags, or None
+    when the class is not an active class of this event or lacks room; the caller tells which.
+    The ``status = 'active'`` condition is re-checked by PostgreSQL after waiting for the row
+    lock, so a class deleted meanwhile takes no seat.
+    """
+    return await conn.fetchrow(
+        f"UPDATE ticket_classes SET quantity_sold = quantity_sold + {_SEATS_ASKED}"
+        " WHERE organization_id = $1 AND event_id = $2 AND id = $3 AND status = 'active'"
+        f" AND ({_SEATS_ASKED} = 0 OR quantity_total = 0"
+        f" OR quantity_sold + {_SEATS_ASKED} <= quantity_total)"
+        f" RETURNING name, cost, currency, require_approval, {_SEATS_ASKED} AS seats,"
+        " (SELECT e.require_approval FROM events e WHERE e.id = $2) AS event_requires_approval",
+        organization_id, event_id, class_id, seats, status_given,
+    )
+
+
+async def take_class_seats(conn: Connection, class_id: str, seats: int) -> bool:
+    """Take seats in an active class if it has room (one atomic conditional update)."""
     changed = await conn.execute(
-        "UPDATE ticket_classes SET quantity_sold = quantity_sold + $2, updated_at = $3"
-        " WHERE id = $1 AND (quantity_total = 0 OR quantity_sold + $2 <= quantity_total)",
-        class_id, seats, now,
+        "UPDATE ticket_classes SET quantity_sold = quantity_sold + $2"
+        " WHERE id = $1 AND status = 'active'"
+        " AND (quantity_total = 0 OR quantity_sold + $2 <= quantity_total)",
+        class_id, seats,
     )
     return changed == 1
 
@@ -60,11 +96,9 @@ async def take_event_seats(conn: Connection, event_id: str, seats: int) -> bool:
     return changed == 1
 
 
-async def release_seat(conn: Connection, class_id: str, event_id: str, now: int) -> None:
+async def release_seat(conn: Connection, class_id: str, event_id: str) -> None:
     await conn.execute(
-        "UPDATE ticket_classes SET quantity_sold = quantity_sold - 1, updated_at = $2"
-        " WHERE id = $1",
-        class_id, now,
+        "UPDATE ticket_classes SET quantity_sold = quantity_sold - 1 WHERE id = $1", class_id
     )
     await conn.execute("UPDATE events SET tickets_sold = tickets_sold - 1 WHERE id = $1", event_id)
 

@@ -51,14 +51,9 @@ async def change_status(
     holds_seat = current in repository.SEAT_STATUSES
     needs_seat = target in repository.SEAT_STATUSES
     if needs_seat and not holds_seat:
-        if not await repository.class_is_active(conn, row["ticket_class_id"]):
-            raise errors.Unprocessable(
-                "The ticket's class has been deleted; it cannot take a seat",
-                code="ticket_class_deleted",
-            )
-        await seats.take(conn, row["ticket_class_id"], row["event_id"], 1, now)
+        await seats.take(conn, row["ticket_class_id"], row["event_id"], 1)
     elif holds_seat and not needs_seat:
-        await repository.release_seat(conn, row["ticket_class_id"], row["event_id"], now)
+        await repository.release_seat(conn, row["ticket_class_id"], row["event_id"])
 
     checked_in_at = now if target == "checked_in" else None
     await repository.set_status(conn, row["id"], target, checked_in_at, now)
