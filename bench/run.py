@@ -1,7 +1,7 @@
 """Tessera's benchmark: real servers on loopback, populated tables, wrk as the load generator.
 
     python bench/run.py            # the full run (≈ 8 minutes): make bench
-    python bench/run.py --quick    # shorter runs, smaller population (≈ 2 minutes): make bench-quick
+    python bench/run.py --quick    # shorter runs (≈ 2 minutes): make bench-quick
     python bench/run.py --smoke    # seconds; proves the harness works (part of the test suite)
 
 For every scenario it prints req/s, p50/p95/p99 latency, non-2xx responses, server CPU µs per
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -34,13 +35,15 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.populate import Population, populate  # noqa: E402
-from tessera import db as tessera_db  # noqa: E402
-from tessera.db import create_database  # noqa: E402
+from bench.populate import Population, populate
+from tessera import db as tessera_db
+from tessera.db import create_database
 
 HERE = Path(__file__).resolve().parent
 TESSERA = Path(sys.executable).parent / "tessera"
-PG_ADMIN = os.environ.get("TESSERA_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "TESSERA_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -57,8 +60,7 @@ class Profile:
 PROFILES = {
     "full": Profile("full", duration=20, warmup=5, attendees=100_000, stored_keys=100_000),
     "quick": Profile("quick", duration=6, warmup=2, attendees=100_000, stored_keys=100_000),
-    "smoke": Profile("smoke", duration=1, warmup=0, attendees=500, stored_keys=500,
-                     connections=4),
+    "smoke": Profile("smoke", duration=1, warmup=0, attendees=500, stored_keys=500, connections=4),
 }
 
 
@@ -93,6 +95,7 @@ def free_port() -> int:
 
 
 # -- servers ----------------------------------------------------------------------------------
+
 
 def _descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
@@ -143,8 +146,11 @@ class Servers:
         self.procs = [
             subprocess.Popen(
                 [str(TESSERA), "serve", "--port", str(port), "--workers", str(workers)],
-                env=env, cwd=workdir, stdout=subprocess.DEVNULL,
-                stderr=open(workdir / f"server-{port}.log", "wb"), start_new_session=True,
+                env=env,
+                cwd=workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=(workdir / f"server-{port}.log").open("wb"),
+                start_new_session=True,
             )
             for port in self.ports
         ]
@@ -159,8 +165,10 @@ class Servers:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"server on port {port} did not become ready; see "
-                                     f"{self.workdir}/server-{port}.log")
+                    raise SystemExit(
+                        f"server on port {port} did not become ready; see "
+                        f"{self.workdir}/server-{port}.log"
+                    )
                 time.sleep(0.1)
         time.sleep(0.5 if len(self.ports) == 1 else 0.2)  # let --workers children finish booting
 
@@ -178,10 +186,8 @@ class Servers:
 
     def stop(self) -> None:
         for proc in self.procs:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for proc in self.procs:
             try:
                 proc.wait(10)
@@ -210,7 +216,9 @@ local counter = 0
 
 def create_script(key: str, targets: list[tuple[str, str]], nonce: str) -> str:
     paths = ", ".join(f'{{"{e}", "{c}"}}' for e, c in targets)
-    return _LUA_THREADS + f"""
+    return (
+        _LUA_THREADS
+        + f"""
 local targets = {{{paths}}}
 request = function()
   counter = counter + 1
@@ -221,12 +229,16 @@ request = function()
   return wrk.format("POST", "/api/v1/events/" .. t[1] .. "/attendees",
     {{["Content-Type"]="application/json", ["X-API-KEY"]="{key}", ["Idempotency-Key"]=id}}, body)
 end
-""" + _LUA_DONE
+"""
+        + _LUA_DONE
+    )
 
 
 def replay_script(key: str, event_id: str, requests: list[tuple[str, str]]) -> str:
     items = ", ".join(f"{{'{k}', '{b}'}}" for k, b in requests)
-    return _LUA_THREADS + f"""
+    return (
+        _LUA_THREADS
+        + f"""
 local items = {{{items}}}
 request = function()
   counter = counter + 1
@@ -235,24 +247,40 @@ request = function()
     {{["Content-Type"]="application/json", ["X-API-KEY"]="{key}", ["Idempotency-Key"]=item[1]}},
     item[2])
 end
-""" + _LUA_DONE
+"""
+        + _LUA_DONE
+    )
 
 
 def get_script(key: str, path: str) -> str:
-    return f"""
+    return (
+        f"""
 request = function()
   return wrk.format("GET", "{path}", {{["X-API-KEY"]="{key}"}})
 end
-""" + _LUA_DONE
+"""
+        + _LUA_DONE
+    )
 
 
 def wrk(port: int, script: str, duration: int, connections: int, workdir: Path) -> dict[str, Any]:
     path = workdir / f"script-{uuid.uuid4().hex[:8]}.lua"
     path.write_text(script)
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(path),
-         f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=False,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(path),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
@@ -261,16 +289,26 @@ def wrk(port: int, script: str, duration: int, connections: int, workdir: Path) 
     raise SystemExit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
 
 
-def drive(servers: Servers, scripts: list[str], duration: int, connections: int,
-          workdir: Path) -> dict[str, Any]:
+def drive(
+    servers: Servers, scripts: list[str], duration: int, connections: int, workdir: Path
+) -> dict[str, Any]:
     """Run one wrk per server port at once (connections split) and merge their figures."""
     if duration <= 0:
-        return {"requests": 0, "duration_us": 1, "non2xx": 0, "socket_errors": 0, "p50": 0,
-                "p95": 0, "p99": 0}
+        return {
+            "requests": 0,
+            "duration_us": 1,
+            "non2xx": 0,
+            "socket_errors": 0,
+            "p50": 0,
+            "p95": 0,
+            "p99": 0,
+        }
     per = max(2, connections // len(servers.ports))
     with _pool(len(servers.ports)) as pool:
-        futures = [pool.submit(wrk, port, script, duration, per, workdir)
-                   for port, script in zip(servers.ports, scripts, strict=True)]
+        futures = [
+            pool.submit(wrk, port, script, duration, per, workdir)
+            for port, script in zip(servers.ports, scripts, strict=True)
+        ]
         parts = [f.result() for f in futures]
     merged = {
         "requests": sum(p["requests"] for p in parts),
@@ -293,9 +331,11 @@ def _pool(size: int) -> Iterator[Any]:
 
 # -- databases --------------------------------------------------------------------------------
 
+
 def cli(env: dict[str, str], *args: str) -> dict[str, Any]:
-    out = subprocess.run([str(TESSERA), *args, "--json"], env=env, capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [str(TESSERA), *args, "--json"], env=env, capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise SystemExit(f"tessera {' '.join(args)} failed: {out.stderr.strip()}")
     data: dict[str, Any] = json.loads(out.stdout)
@@ -344,10 +384,12 @@ async def _verify(url: str) -> bool:
             bad_classes = await conn.fetchval(
                 "SELECT count(*) FROM ticket_classes tc WHERE tc.quantity_sold <> (SELECT count(*)"
                 " FROM tickets t WHERE t.ticket_class_id = tc.id"
-                " AND t.status IN ('valid', 'checked_in'))")
+                " AND t.status IN ('valid', 'checked_in'))"
+            )
             bad_events = await conn.fetchval(
                 "SELECT count(*) FROM events e WHERE e.tickets_sold <> (SELECT count(*)"
-                " FROM tickets t WHERE t.event_id = e.id AND t.status IN ('valid', 'checked_in'))")
+                " FROM tickets t WHERE t.event_id = e.id AND t.status IN ('valid', 'checked_in'))"
+            )
     finally:
         await db.close()
     return int(bad_classes) == 0 and int(bad_events) == 0
@@ -357,24 +399,39 @@ async def _populate(url: str, org: str, key_id: str, profile: Profile, spread: i
     db = create_database(url, pool_size=2)
     await db.connect()
     try:
-        return await populate(db, org, key_id, attendees=profile.attendees, spread=spread,
-                              stored_keys=profile.stored_keys, progress=log)
+        return await populate(
+            db,
+            org,
+            key_id,
+            attendees=profile.attendees,
+            spread=spread,
+            stored_keys=profile.stored_keys,
+            progress=log,
+        )
     finally:
         await db.close()
 
 
-def statements_per_request(url: str, key: str, pop: Population, samples: int = 50) -> dict[str, float]:
+def statements_per_request(
+    url: str, key: str, pop: Population, samples: int = 50
+) -> dict[str, float]:
     """Statements each kind of request sends, counted in-process over real requests."""
     from fastapi.testclient import TestClient
 
     from tessera.app import create_app
     from tessera.config import Settings
 
-    settings = Settings(database_url=url, rate_limit_per_minute=0, access_log=False,
-                        worker_in_process=False, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        database_url=url,
+        rate_limit_per_minute=0,
+        access_log=False,
+        worker_in_process=False,
+        _env_file=None,
+    )  # type: ignore[call-arg]
     counts: dict[str, float] = {}
     headers = {"X-API-KEY": key}
     with TestClient(create_app(settings)) as client:
+
         def measure(name: str, call: Any) -> None:
             call(0)  # warm caches outside the count
             before = tessera_db.STATEMENTS.count
@@ -387,18 +444,37 @@ def statements_per_request(url: str, key: str, pop: Population, samples: int = 5
         create_path = f"/api/v1/events/{pop.hot_event_id}/attendees"
 
         def body(i: int) -> dict[str, Any]:
-            return {"ticket_class_id": pop.hot_class_id,
-                    "contact": {"email": f"s{nonce}{i}@example.com", "first_name": "S"}}
+            return {
+                "ticket_class_id": pop.hot_class_id,
+                "contact": {"email": f"s{nonce}{i}@example.com", "first_name": "S"},
+            }
 
-        measure("create", lambda i: client.post(
-            create_path, json=body(i), headers={**headers, "Idempotency-Key": f"{nonce}-{i}"}))
-        measure("replay", lambda i: client.post(
-            create_path, json=body(i), headers={**headers, "Idempotency-Key": f"{nonce}-{i}"}))
-        measure("list", lambda i: client.get(
-            f"/api/v1/events/{pop.big_event_id}/attendees?page={i}&page_size=50", headers=headers))
-        measure("get", lambda i: client.get(
-            f"/api/v1/events/{pop.big_event_id}/attendees/{pop.sample_ticket_id}",
-            headers=headers))
+        measure(
+            "create",
+            lambda i: client.post(
+                create_path, json=body(i), headers={**headers, "Idempotency-Key": f"{nonce}-{i}"}
+            ),
+        )
+        measure(
+            "replay",
+            lambda i: client.post(
+                create_path, json=body(i), headers={**headers, "Idempotency-Key": f"{nonce}-{i}"}
+            ),
+        )
+        measure(
+            "list",
+            lambda i: client.get(
+                f"/api/v1/events/{pop.big_event_id}/attendees?page={i}&page_size=50",
+                headers=headers,
+            ),
+        )
+        measure(
+            "get",
+            lambda i: client.get(
+                f"/api/v1/events/{pop.big_event_id}/attendees/{pop.sample_ticket_id}",
+                headers=headers,
+            ),
+        )
     return counts
 
 
@@ -415,51 +491,91 @@ GOALS = {
 
 def run_database(kind: str, profile: Profile, workdir: Path, results: list[Result]) -> None:
     url = fresh_database(kind, workdir)
-    env = {**os.environ, "TESSERA_DATABASE_URL": url, "TESSERA_ACCESS_LOG": "false",
-           "TESSERA_RATE_LIMIT_PER_MINUTE": "0", "TESSERA_MAIL_DIR": str(workdir / "mail")}
+    env = {
+        **os.environ,
+        "TESSERA_DATABASE_URL": url,
+        "TESSERA_ACCESS_LOG": "false",
+        "TESSERA_RATE_LIMIT_PER_MINUTE": "0",
+        "TESSERA_MAIL_DIR": str(workdir / "mail"),
+    }
     env.pop("TESSERA_REDIS_URL", None)
     try:
         log(f"\n== {kind}: migrating and populating")
-        subprocess.run([str(TESSERA), "db", "upgrade"], env=env, check=True,
-                       capture_output=True)
+        subprocess.run([str(TESSERA), "db", "upgrade"], env=env, check=True, capture_output=True)
         org = cli(env, "orgs", "create", "Bench")["id"]
         key = cli(env, "keys", "create", "--org", org, "--name", "bench")
         pop = asyncio.run(_populate(url, org, key["id"], profile, spread=64))
         statements = statements_per_request(url, key["key"], pop)
-        log("  SQL statements per request: " + ", ".join(
-            f"{k} {v:.1f}" for k, v in statements.items()))
+        log(
+            "  SQL statements per request: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in statements.items())
+        )
 
         plans: list[tuple[str, str, int, bool]] = []  # (scenario, variant, processes, separate)
         if kind == "sqlite":
-            plans = [("create", "hot", 1, False), ("replay", "", 1, False),
-                     ("list", "", 1, False), ("get", "", 1, False)]
+            plans = [
+                ("create", "hot", 1, False),
+                ("replay", "", 1, False),
+                ("list", "", 1, False),
+                ("get", "", 1, False),
+            ]
         else:
-            plans = [("create", "spread", 2, True), ("create", "hot", 2, True),
-                     ("replay", "", 2, True), ("list", "", 2, True)]
+            plans = [
+                ("create", "spread", 2, True),
+                ("create", "hot", 2, True),
+                ("replay", "", 2, True),
+                ("list", "", 2, True),
+            ]
         for scenario, variant, processes, separate in plans:
-            results.append(run_scenario(kind, scenario, variant, processes, separate, env, key,
-                                        pop, statements, profile, workdir, url))
+            results.append(
+                run_scenario(
+                    kind,
+                    scenario,
+                    variant,
+                    processes,
+                    separate,
+                    env,
+                    key,
+                    pop,
+                    statements,
+                    profile,
+                    workdir,
+                    url,
+                )
+            )
     finally:
         drop_database(url)
 
 
-def run_scenario(kind: str, scenario: str, variant: str, processes: int, separate: bool,
-                 env: dict[str, str], key: dict[str, Any], pop: Population,
-                 statements: dict[str, float], profile: Profile, workdir: Path,
-                 url: str) -> Result:
+def run_scenario(
+    kind: str,
+    scenario: str,
+    variant: str,
+    processes: int,
+    separate: bool,
+    env: dict[str, str],
+    key: dict[str, Any],
+    pop: Population,
+    statements: dict[str, float],
+    profile: Profile,
+    workdir: Path,
+    url: str,
+) -> Result:
     label = f"{scenario}" + (f" ({variant})" if variant else "")
-    log(f"-- {kind} {label}: {processes} process(es), {profile.connections} connections, "
-        f"{profile.duration}s")
+    log(
+        f"-- {kind} {label}: {processes} process(es), {profile.connections} connections, "
+        f"{profile.duration}s"
+    )
     servers = Servers(env, workdir, processes, separate)
     try:
         servers.wait_ready()
         secret = key["key"]
         nonce = uuid.uuid4().hex[:6]
         if scenario == "create":
-            targets = ([(pop.hot_event_id, pop.hot_class_id)] if variant == "hot"
-                       else pop.spread)
-            scripts = [create_script(secret, targets, f"{nonce}{i}")
-                       for i in range(len(servers.ports))]
+            targets = [(pop.hot_event_id, pop.hot_class_id)] if variant == "hot" else pop.spread
+            scripts = [
+                create_script(secret, targets, f"{nonce}{i}") for i in range(len(servers.ports))
+            ]
         elif scenario == "replay":
             stored = _store_replays(servers.ports[0], secret, pop, 64)
             scripts = [replay_script(secret, pop.hot_event_id, stored)] * len(servers.ports)
@@ -491,11 +607,16 @@ def run_scenario(kind: str, scenario: str, variant: str, processes: int, separat
         servers.stop()
     if scenario == "create":
         result.verified = asyncio.run(_verify(url))
-    log(f"   {result.rps:8.0f} req/s  p50 {result.p50_ms:.1f} ms  p95 {result.p95_ms:.1f} ms  "
+    log(
+        f"   {result.rps:8.0f} req/s  p50 {result.p50_ms:.1f} ms  p95 {result.p95_ms:.1f} ms  "
         f"p99 {result.p99_ms:.1f} ms  non-2xx {result.non_2xx}  "
         f"CPU {result.cpu_us_per_request:.0f} µs/req  RSS {result.rss_mb} MB"
-        + (f"  counters {'OK' if result.verified else 'MISMATCH'}"
-           if result.verified is not None else ""))
+        + (
+            f"  counters {'OK' if result.verified else 'MISMATCH'}"
+            if result.verified is not None
+            else ""
+        )
+    )
     return result
 
 
@@ -505,13 +626,19 @@ def _store_replays(port: int, key: str, pop: Population, count: int) -> list[tup
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
         for i in range(count):
             idem = f"replay-{uuid.uuid4().hex[:10]}-{i}"
-            body = json.dumps({"ticket_class_id": pop.hot_class_id,
-                               "contact": {"email": f"r{idem}@example.com"}},
-                              separators=(",", ":"))
-            response = client.post(f"/api/v1/events/{pop.hot_event_id}/attendees",
-                                   content=body, headers={"X-API-KEY": key,
-                                                          "Content-Type": "application/json",
-                                                          "Idempotency-Key": idem})
+            body = json.dumps(
+                {"ticket_class_id": pop.hot_class_id, "contact": {"email": f"r{idem}@example.com"}},
+                separators=(",", ":"),
+            )
+            response = client.post(
+                f"/api/v1/events/{pop.hot_event_id}/attendees",
+                content=body,
+                headers={
+                    "X-API-KEY": key,
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": idem,
+                },
+            )
             response.raise_for_status()
             stored.append((idem, body))
     return stored
@@ -530,7 +657,7 @@ def write_reports(results: list[Result], profile: Profile) -> None:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in results:
-        statements = f"{r.statements_per_request:.1f}" if r.statements_per_request else "–"
+        statements = f"{r.statements_per_request:.1f}" if r.statements_per_request else "-"
         verified = "" if r.verified is None else ("OK" if r.verified else "MISMATCH")
         rows.append(
             f"| {r.scenario} | {r.database} | {r.processes} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
@@ -548,7 +675,9 @@ def write_reports(results: list[Result], profile: Profile) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true")
     group.add_argument("--smoke", action="store_true")

@@ -53,7 +53,8 @@ class Tenant:
     def new_key(self, scope_list: str | None = None) -> Tenant:
         """Another key of this organization (``scope_list`` like ``attendees:write``)."""
         granted = (
-            scope_rules.all_write() if scope_list is None
+            scope_rules.all_write()
+            if scope_list is None
             else scope_rules.parse_scope_list(scope_list)
         )
         created = self.api.run(
@@ -119,7 +120,8 @@ class ApiClient:
     def tenant(self, name: str = "Acme", scope_list: str | None = None) -> Tenant:
         org = self.run(lambda conn: auth.create_organization(conn, name, self.now()))
         granted = (
-            scope_rules.all_write() if scope_list is None
+            scope_rules.all_write()
+            if scope_list is None
             else scope_rules.parse_scope_list(scope_list)
         )
         created = self.run(

@@ -12,7 +12,8 @@ def test_authentication_comes_before_body_parsing(api):
     assert malformed.status_code == 401
     assert malformed.json() == {"error": "Missing X-API-KEY header", "code": "missing_api_key"}
     bad_key = client.post(
-        "/api/v1/events", content=b"{not json",
+        "/api/v1/events",
+        content=b"{not json",
         headers={"Content-Type": "application/json", "X-API-KEY": "tsk_live_nope"},
     )
     assert bad_key.status_code == 401

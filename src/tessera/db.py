@@ -299,7 +299,10 @@ class PostgresDatabase:
                     # A bounded connect timeout: an unreachable host answers 503 in seconds,
                     # not after the driver's default minute.
                     self._pool = await asyncpg.create_pool(
-                        self.dsn, min_size=1, max_size=self.pool_size, command_timeout=30,
+                        self.dsn,
+                        min_size=1,
+                        max_size=self.pool_size,
+                        command_timeout=30,
                         timeout=5,
                     )
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -10,8 +10,19 @@ import pytest
 from tests.support import ApiClient, Tenant
 
 ATTENDEE_FIELDS = {
-    "id", "status", "ticket_class_id", "ticket_class_name", "barcode", "first_name", "last_name",
-    "email", "payment_id", "payment_method", "checked_in_at", "created_at", "updated_at",
+    "id",
+    "status",
+    "ticket_class_id",
+    "ticket_class_name",
+    "barcode",
+    "first_name",
+    "last_name",
+    "email",
+    "payment_id",
+    "payment_method",
+    "checked_in_at",
+    "created_at",
+    "updated_at",
 }
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -34,12 +45,15 @@ def seats(tenant: Tenant, event_id: str, class_id: str) -> tuple[int, int]:
 def test_documented_example_returns_two_valid_tickets_sharing_a_payment(acme: Tenant) -> None:
     event = acme.make_event()
     klass = acme.make_ticket_class(event["id"], name="Early Bird", cost="25.00")
-    response = acme.post(attendees_path(event["id"]), {
-        "ticket_class_id": klass["id"],
-        "contact": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
-        "quantity": 2,
-        "send_email": False,
-    })
+    response = acme.post(
+        attendees_path(event["id"]),
+        {
+            "ticket_class_id": klass["id"],
+            "contact": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
+            "quantity": 2,
+            "send_email": False,
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == {"data", "payment_id", "quantity"}
@@ -53,7 +67,10 @@ def test_documented_example_returns_two_valid_tickets_sharing_a_payment(acme: Te
         assert attendee["ticket_class_id"] == klass["id"]
         assert attendee["ticket_class_name"] == "Early Bird"
         assert (attendee["first_name"], attendee["last_name"], attendee["email"]) == (
-            "Jane", "Doe", "jane@example.com")
+            "Jane",
+            "Doe",
+            "jane@example.com",
+        )
         assert attendee["payment_id"] == body["payment_id"]
         assert attendee["payment_method"] == "cash"
         assert attendee["checked_in_at"] is None
@@ -67,16 +84,21 @@ def test_documented_example_returns_two_valid_tickets_sharing_a_payment(acme: Te
         assert payment.json()["data"]["amount"] == "50.00"
 
 
-def test_email_is_trimmed_and_lower_cased_and_contact_upserted(acme: Tenant, api: ApiClient) -> None:
+def test_email_is_trimmed_and_lower_cased_and_contact_upserted(
+    acme: Tenant, api: ApiClient
+) -> None:
     event = acme.make_event()
     ga = acme.general_admission(event["id"])
     first = acme.make_attendees(event["id"], ga["id"], email="  Jane@Example.COM ")
     assert first.status_code == 201, first.text
     assert first.json()["data"][0]["email"] == "jane@example.com"
-    second = acme.post(attendees_path(event["id"]), {
-        "ticket_class_id": ga["id"],
-        "contact": {"email": "jane@example.com", "first_name": "Janet", "last_name": ""},
-    })
+    second = acme.post(
+        attendees_path(event["id"]),
+        {
+            "ticket_class_id": ga["id"],
+            "contact": {"email": "jane@example.com", "first_name": "Janet", "last_name": ""},
+        },
+    )
     assert second.status_code == 201
     attendee = second.json()["data"][0]
     assert (attendee["first_name"], attendee["last_name"]) == ("Janet", "Doe")
@@ -110,8 +132,10 @@ def test_invited_tickets_are_upgraded_first_and_counted(acme: Tenant, api: ApiCl
 def test_invited_upgrade_is_capped_by_quantity_oldest_first(acme: Tenant) -> None:
     event = acme.make_event()
     ga = acme.general_admission(event["id"])
-    ids = [acme.make_attendees(event["id"], ga["id"], status="invited").json()["data"][0]["id"]
-           for _ in range(3)]
+    ids = [
+        acme.make_attendees(event["id"], ga["id"], status="invited").json()["data"][0]["id"]
+        for _ in range(3)
+    ]
     response = acme.make_attendees(event["id"], ga["id"], quantity=2)
     body = response.json()
     assert body["quantity"] == 0
@@ -126,8 +150,9 @@ def test_creating_invited_does_not_upgrade_invited(acme: Tenant) -> None:
     acme.make_attendees(event["id"], ga["id"], status="invited")
     again = acme.make_attendees(event["id"], ga["id"], status="invited")
     assert again.json()["quantity"] == 1
-    assert acme.get(f"{attendees_path(event['id'])}?status=invited").json()["pagination"][
-        "total"] == 2
+    assert (
+        acme.get(f"{attendees_path(event['id'])}?status=invited").json()["pagination"]["total"] == 2
+    )
 
 
 @pytest.mark.parametrize("where", ["class", "event"])
@@ -200,8 +225,9 @@ def test_pending_and_invited_hold_no_seat(acme: Tenant) -> None:
     event = acme.make_event(capacity=1)
     ga = acme.general_admission(event["id"])
     for status in ("pending_approval", "invited"):
-        assert acme.make_attendees(event["id"], ga["id"], status=status, quantity=5).status_code \
-            == 201
+        assert (
+            acme.make_attendees(event["id"], ga["id"], status=status, quantity=5).status_code == 201
+        )
     assert acme.make_attendees(event["id"], ga["id"], email="x@example.com").status_code == 201
     assert seats(acme, event["id"], ga["id"]) == (1, 1)
 
@@ -212,15 +238,18 @@ def test_upgrading_invited_needs_seats(acme: Tenant) -> None:
     acme.make_attendees(event["id"], ga["id"], status="invited", quantity=2)
     refused = acme.make_attendees(event["id"], ga["id"], quantity=2)
     assert refused.status_code == 409
-    assert acme.get(f"{attendees_path(event['id'])}?status=invited").json()["pagination"][
-        "total"] == 2
+    assert (
+        acme.get(f"{attendees_path(event['id'])}?status=invited").json()["pagination"]["total"] == 2
+    )
 
 
 def test_registration_closed_and_sales_window_do_not_bind_manual_add(acme: Tenant) -> None:
     event = acme.make_event()
     acme.patch(f"/api/v1/events/{event['id']}", {"registration_status": "closed"})
     klass = acme.make_ticket_class(
-        event["id"], sales_start="2030-01-01T00:00:00Z", sales_end="2030-02-01T00:00:00Z",
+        event["id"],
+        sales_start="2030-01-01T00:00:00Z",
+        sales_end="2030-02-01T00:00:00Z",
         maximum_per_order=1,
     )
     response = acme.make_attendees(event["id"], klass["id"], quantity=5)
@@ -328,7 +357,9 @@ def test_scope_is_attendees_write(acme: Tenant) -> None:
     response = reader.make_attendees(event["id"], ga["id"])
     assert response.status_code == 403
     assert response.json() == {
-        "error": "insufficient_scope", "code": "insufficient_scope", "required": "attendees:write"
+        "error": "insufficient_scope",
+        "code": "insufficient_scope",
+        "required": "attendees:write",
     }
     no_key = acme.api.client.post(attendees_path(event["id"]), json={})
     assert no_key.status_code == 401

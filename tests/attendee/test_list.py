@@ -94,9 +94,12 @@ def test_read_scope_suffices_for_lists(acme: Tenant) -> None:
 def test_search_folds_case_beyond_ascii(acme: Tenant) -> None:
     event = acme.make_event()
     ga = acme.general_admission(event["id"])
-    acme.post(f"/api/v1/events/{event['id']}/attendees", {
-        "ticket_class_id": ga["id"],
-        "contact": {"email": "emile@example.com", "first_name": "Émile", "last_name": "Zola"},
-    })
+    acme.post(
+        f"/api/v1/events/{event['id']}/attendees",
+        {
+            "ticket_class_id": ga["id"],
+            "contact": {"email": "emile@example.com", "first_name": "Émile", "last_name": "Zola"},
+        },
+    )
     found = acme.get(f"/api/v1/events/{event['id']}/attendees?q=émile").json()
     assert [a["first_name"] for a in found["data"]] == ["Émile"]

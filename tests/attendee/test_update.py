@@ -92,8 +92,7 @@ def test_entering_a_seat_status_when_full_is_409(acme: Tenant, api: ApiClient) -
         assert refused.status_code == 409
         assert refused.json()["code"] == "capacity_exceeded"
         assert refused.json()["details"] == {"remaining": 0, "limit": "event"}
-    assert acme.get(path(event["id"], pending["id"])).json()["data"]["status"] == \
-        "pending_approval"
+    assert acme.get(path(event["id"], pending["id"])).json()["data"]["status"] == "pending_approval"
     assert counters(acme, event["id"], ga["id"]) == (1, 1)
 
 
@@ -117,15 +116,23 @@ def test_notify_guest_queues_a_status_email(acme: Tenant, api: ApiClient) -> Non
     ticket = issue(acme, event["id"], ga["id"], status="pending_approval")
     acme.patch(path(event["id"], ticket["id"]), {"status": "valid"})
     assert api.count("outbox") == 0
-    acme.patch(path(event["id"], ticket["id"]),
-               {"status": "checked_in", "notify_guest": True, "custom_message": "Welcome!"})
+    acme.patch(
+        path(event["id"], ticket["id"]),
+        {"status": "checked_in", "notify_guest": True, "custom_message": "Welcome!"},
+    )
     assert api.count("outbox", "topic = 'attendee.status'") == 1
 
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"status": "invited"}, {"status": "approved"}, {"status": "valid", "extra": 1},
-     {"status": "valid", "custom_message": "x" * 10_001}, {"status": "valid", "notify_guest": 1}],
+    [
+        {},
+        {"status": "invited"},
+        {"status": "approved"},
+        {"status": "valid", "extra": 1},
+        {"status": "valid", "custom_message": "x" * 10_001},
+        {"status": "valid", "notify_guest": 1},
+    ],
 )
 def test_bad_update_is_400(acme: Tenant, body: dict[str, Any]) -> None:
     event = acme.make_event()
@@ -175,8 +182,12 @@ def test_check_in_by_barcode(acme: Tenant, api: ApiClient) -> None:
     unknown = acme.post(scan, {"barcode": "NOTABARCODE"})
     assert unknown.status_code == 404
     other_event = acme.make_event()
-    assert acme.post(f"/api/v1/events/{other_event['id']}/check-ins",
-                     {"barcode": ticket["barcode"]}).status_code == 404
+    assert (
+        acme.post(
+            f"/api/v1/events/{other_event['id']}/check-ins", {"barcode": ticket["barcode"]}
+        ).status_code
+        == 404
+    )
 
     pending = issue(acme, event["id"], ga["id"], email="p@example.com", status="pending_approval")
     refused = acme.post(scan, {"barcode": pending["barcode"]})

@@ -19,7 +19,11 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
         pytest.fail("wrk is not installed (apt-get install wrk); .ci/run installs it")
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--database", "sqlite"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_SUMMARY "))

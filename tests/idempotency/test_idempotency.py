@@ -19,7 +19,9 @@ def acme(api: ApiClient) -> Tenant:
     return api.tenant()
 
 
-def create_body(class_id: str, email: str = "jane@example.com", quantity: int = 2) -> dict[str, Any]:
+def create_body(
+    class_id: str, email: str = "jane@example.com", quantity: int = 2
+) -> dict[str, Any]:
     return {
         "ticket_class_id": class_id,
         "contact": {"email": email, "first_name": "Jane", "last_name": "Doe"},
@@ -78,8 +80,9 @@ def test_key_reused_with_a_different_request_is_422(
     if change == "body":
         response = acme.post(path, create_body(ga["id"], quantity=3), headers=keyed("k"))
     else:
-        response = acme.post(f"/api/v1/events/{other['id']}/attendees", create_body(ga["id"]),
-                             headers=keyed("k"))
+        response = acme.post(
+            f"/api/v1/events/{other['id']}/attendees", create_body(ga["id"]), headers=keyed("k")
+        )
     assert response.status_code == 422
     assert response.json() == {
         "error": "Idempotency key reused with a different request",
@@ -128,8 +131,9 @@ def test_scope_is_checked_before_replay(acme: Tenant) -> None:
     event = acme.make_event()
     ga = acme.general_admission(event["id"])
     reader = acme.new_key("attendees:read")
-    response = reader.post(f"/api/v1/events/{event['id']}/attendees", create_body(ga["id"]),
-                           headers=keyed("k"))
+    response = reader.post(
+        f"/api/v1/events/{event['id']}/attendees", create_body(ga["id"]), headers=keyed("k")
+    )
     assert response.status_code == 403
 
 
@@ -169,8 +173,11 @@ def test_header_sent_twice_is_400(acme: Tenant, api: ApiClient) -> None:
     response = acme.api.client.post(
         f"/api/v1/events/{event['id']}/attendees",
         json=create_body(ga["id"]),
-        headers=[(b"X-API-KEY", acme.key.encode()), (b"Idempotency-Key", b"a"),
-                 (b"Idempotency-Key", b"a")],
+        headers=[
+            (b"X-API-KEY", acme.key.encode()),
+            (b"Idempotency-Key", b"a"),
+            (b"Idempotency-Key", b"a"),
+        ],
     )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_idempotency_key"
@@ -240,7 +247,8 @@ def test_replay_after_patch_and_class_delete_returns_the_original_body(acme: Ten
 
 def test_location_header_is_stored_and_replayed(acme: Tenant, api: ApiClient) -> None:
     body = {
-        "name": "Launch", "location": "Hall",
+        "name": "Launch",
+        "location": "Hall",
         "start": {"utc": "2027-01-01T10:00", "timezone": "Europe/Berlin"},
     }
     first = acme.post("/api/v1/events", body, headers=keyed("event-1"))
@@ -258,8 +266,10 @@ def test_keys_expire_after_24_hours(acme: Tenant, api: ApiClient, clock: Any) ->
     path = f"/api/v1/events/{event['id']}/attendees"
     acme.post(path, create_body(ga["id"]), headers=keyed("k"))
     clock.advance(hours=23.9)
-    assert acme.post(path, create_body(ga["id"]), headers=keyed("k")).headers.get(
-        "idempotent-replay") == "true"
+    assert (
+        acme.post(path, create_body(ga["id"]), headers=keyed("k")).headers.get("idempotent-replay")
+        == "true"
+    )
     clock.advance(hours=0.2)
     again = acme.post(path, create_body(ga["id"]), headers=keyed("k"))
     assert again.status_code == 201
@@ -293,7 +303,8 @@ def test_unreachable_key_store_fails_closed_with_503(settings: Any, clock: Any) 
     broken = settings.model_copy(update={"database_url": "postgresql://postgres@127.0.0.1:1/x"})
     with TestClient(create_app(broken, clock=clock)) as client:
         response = client.post(
-            "/api/v1/events/x/attendees", json={},
+            "/api/v1/events/x/attendees",
+            json={},
             headers={"X-API-KEY": "tsk_live_" + "a" * 40, **keyed("k")},
         )
     assert response.status_code == 503
@@ -304,8 +315,10 @@ def test_in_flight_key_answers_409_at_once_on_postgresql(
     acme: Tenant, api: ApiClient, database_url: str
 ) -> None:
     if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serializes writers: a concurrent retry waits for the outcome and "
-                    "replays it (see tests/concurrency)")
+        pytest.skip(
+            "SQLite serializes writers: a concurrent retry waits for the outcome and "
+            "replays it (see tests/concurrency)"
+        )
     event = acme.make_event()
     ga = acme.general_admission(event["id"])
     holding = threading.Event()
@@ -328,19 +341,22 @@ def test_in_flight_key_answers_409_at_once_on_postgresql(
     thread.start()
     try:
         assert holding.wait(10)
-        response = acme.post(f"/api/v1/events/{event['id']}/attendees", create_body(ga["id"]),
-                             headers=keyed("busy"))
+        response = acme.post(
+            f"/api/v1/events/{event['id']}/attendees", create_body(ga["id"]), headers=keyed("busy")
+        )
     finally:
         release.set()
         thread.join()
     assert response.status_code == 409
     assert response.json() == {
-        "error": "idempotent_request_in_progress", "code": "idempotent_request_in_progress"
+        "error": "idempotent_request_in_progress",
+        "code": "idempotent_request_in_progress",
     }
     assert response.headers["retry-after"] == "1"
     assert api.count("tickets") == 0
     # the in-progress answer is not stored: once the first request is gone, the retry executes
-    retry = acme.post(f"/api/v1/events/{event['id']}/attendees", create_body(ga["id"]),
-                      headers=keyed("busy"))
+    retry = acme.post(
+        f"/api/v1/events/{event['id']}/attendees", create_body(ga["id"]), headers=keyed("busy")
+    )
     assert retry.status_code == 201
     assert "idempotent-replay" not in retry.headers

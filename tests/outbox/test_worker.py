@@ -44,8 +44,9 @@ def worker(api: ApiClient, clock: FakeClock, recorder: Recorder) -> OutboxWorker
 
 def enqueue(api: ApiClient, payload: Any, ordering_key: str | None = None) -> None:
     async def work(conn: Connection) -> None:
-        await repository.enqueue(conn, "org_x", "test", "topic", payload, api.now(),
-                                 ordering_key=ordering_key)
+        await repository.enqueue(
+            conn, "org_x", "test", "topic", payload, api.now(), ordering_key=ordering_key
+        )
 
     api.run(work)
 
@@ -64,8 +65,9 @@ def status_of(api: ApiClient) -> list[tuple[str, int]]:
     return result
 
 
-def test_delivers_once_and_marks_delivered(api: ApiClient, worker: OutboxWorker,
-                                           recorder: Recorder) -> None:
+def test_delivers_once_and_marks_delivered(
+    api: ApiClient, worker: OutboxWorker, recorder: Recorder
+) -> None:
     enqueue(api, {"n": 1})
     enqueue(api, {"n": 2})
     assert drain(api, worker) == 2
@@ -75,8 +77,9 @@ def test_delivers_once_and_marks_delivered(api: ApiClient, worker: OutboxWorker,
     assert len(recorder.received) == 2
 
 
-def test_failure_is_retried_with_backoff(api: ApiClient, worker: OutboxWorker,
-                                         recorder: Recorder, clock: FakeClock) -> None:
+def test_failure_is_retried_with_backoff(
+    api: ApiClient, worker: OutboxWorker, recorder: Recorder, clock: FakeClock
+) -> None:
     recorder.failures_left = 2
     enqueue(api, {"n": 1})
     drain(api, worker)
@@ -95,8 +98,9 @@ def test_failure_is_retried_with_backoff(api: ApiClient, worker: OutboxWorker,
     assert recorder.received == [{"n": 1}]
 
 
-def test_gives_up_after_the_last_delay(api: ApiClient, worker: OutboxWorker,
-                                       recorder: Recorder, clock: FakeClock) -> None:
+def test_gives_up_after_the_last_delay(
+    api: ApiClient, worker: OutboxWorker, recorder: Recorder, clock: FakeClock
+) -> None:
     recorder.failures_left = 100
     enqueue(api, {"n": 1})
     for _ in range(6):
@@ -105,8 +109,9 @@ def test_gives_up_after_the_last_delay(api: ApiClient, worker: OutboxWorker,
     assert status_of(api) == [("failed", 4)]
 
 
-def test_permanent_failure_stops_at_once(api: ApiClient, worker: OutboxWorker,
-                                         recorder: Recorder) -> None:
+def test_permanent_failure_stops_at_once(
+    api: ApiClient, worker: OutboxWorker, recorder: Recorder
+) -> None:
     recorder.failures_left = 1
     recorder.permanent = True
     enqueue(api, {"n": 1})
@@ -114,8 +119,9 @@ def test_permanent_failure_stops_at_once(api: ApiClient, worker: OutboxWorker,
     assert status_of(api) == [("failed", 1)]
 
 
-def test_timeout_counts_as_failure(api: ApiClient, worker: OutboxWorker,
-                                   recorder: Recorder) -> None:
+def test_timeout_counts_as_failure(
+    api: ApiClient, worker: OutboxWorker, recorder: Recorder
+) -> None:
     recorder.delay = 2.0  # the policy's timeout is 0.5 s
     enqueue(api, {"n": 1})
     drain(api, worker)

@@ -40,8 +40,10 @@ def test_limit_per_key_with_headers_and_429(five_per_minute: ApiClient) -> None:
     assert remaining == [4, 3, 2, 1, 0]
     refused = acme.get("/api/v1/events")
     assert refused.status_code == 429
-    assert refused.json() == {"error": "Rate limit exceeded. Try again shortly.",
-                              "code": "rate_limited"}
+    assert refused.json() == {
+        "error": "Rate limit exceeded. Try again shortly.",
+        "code": "rate_limited",
+    }
     assert 1 <= int(refused.headers["retry-after"]) <= 12
     assert refused.headers["ratelimit-remaining"] == "0"
     assert "x-request-id" in refused.headers
@@ -56,8 +58,11 @@ def test_every_api_response_carries_the_headers(five_per_minute: ApiClient) -> N
         acme.get("/api/v1/events/missing"),  # 404
         client.get("/api/v1/events"),  # 401 without a key
         acme.post("/api/v1/events", {"bogus": 1}),  # 400
-        client.post("/api/v1/events", content=b"x", headers={"X-API-KEY": acme.key,
-                                                            "Content-Type": "text/plain"}),  # 415
+        client.post(
+            "/api/v1/events",
+            content=b"x",
+            headers={"X-API-KEY": acme.key, "Content-Type": "text/plain"},
+        ),  # 415
     ):
         assert "ratelimit-limit" in response.headers, response.status_code
         assert "ratelimit-remaining" in response.headers
@@ -108,8 +113,10 @@ def test_redis_shares_one_limit_between_processes(settings: Settings, clock: Fak
         update={"rate_limit_per_minute": 6, "redis_url": REDIS_URL}
     )
     key_header = {"X-API-KEY": f"tsk_live_{uuid.uuid4().hex}"}  # a fresh bucket per run
-    with TestClient(create_app(redis_settings, clock=clock)) as one, \
-            TestClient(create_app(redis_settings, clock=clock)) as two:
+    with (
+        TestClient(create_app(redis_settings, clock=clock)) as one,
+        TestClient(create_app(redis_settings, clock=clock)) as two,
+    ):
         statuses = [
             (one if i % 2 else two).get("/api/v1/events", headers=key_header).status_code
             for i in range(10)

@@ -40,7 +40,11 @@ async def _claim_seats(
             raise errors.ticket_class_not_found()
         return found, body.status
     claimed = await repository.claim_class_for_create(
-        conn, organization_id, event_id, body.ticket_class_id, body.quantity,
+        conn,
+        organization_id,
+        event_id,
+        body.ticket_class_id,
+        body.quantity,
         status_given=body.status is not None,
     )
     if claimed is None:  # tell the three reasons apart, in the documented order
@@ -89,9 +93,7 @@ async def create_attendees(
     )
     upgraded: list[Any] = []
     if status != "invited" and contact["id"] != new_contact_id:  # a new contact has no tickets
-        upgraded = await repository.invited_of_contact(
-            conn, event_id, contact["id"], body.quantity
-        )
+        upgraded = await repository.invited_of_contact(conn, event_id, contact["id"], body.quantity)
 
     currency: str = found["currency"]
     unit = Decimal(found["cost"]) if body.payment_method != "free" else Decimal(0)
@@ -179,9 +181,7 @@ async def create_attendees(
         # The payment as GET /payments/{id} shows it (ticket_ids oldest first), with no query.
         ticket_ids = [t["id"] for t in sorted(issued, key=lambda t: (t["created_at"], t["id"]))]
         shown = {**payment, "updated_at": now, "customer_email": contact["email"]}
-        items.append(
-            ("payment.succeeded", payment_id, payment_service.present(shown, ticket_ids))
-        )
+        items.append(("payment.succeeded", payment_id, payment_service.present(shown, ticket_ids)))
     await emit(conn, organization_id, items, now)
     return {
         "data": attendees,

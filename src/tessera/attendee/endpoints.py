@@ -44,9 +44,7 @@ async def create_attendees(
     now = web.now(request)
 
     async def work(conn: Connection) -> runner.Outcome:
-        result = await create.create_attendees(
-            conn, principal.organization_id, event_id, body, now
-        )
+        result = await create.create_attendees(conn, principal.organization_id, event_id, body, now)
         return runner.Outcome(201, result)
 
     return await runner.run(request, principal, work, await web.request_json(request))
@@ -86,8 +84,15 @@ async def list_attendees(
     result = await web.read(
         request,
         lambda conn: queries.list_attendees(
-            conn, principal.organization_id, event_id, page, statuses=statuses, email=email,
-            ticket_class_id=ticket_class_id, query=q or None, updated_since=since,
+            conn,
+            principal.organization_id,
+            event_id,
+            page,
+            statuses=statuses,
+            email=email,
+            ticket_class_id=ticket_class_id,
+            query=q or None,
+            updated_since=since,
         ),
     )
     return json_response(result)
@@ -116,8 +121,14 @@ async def update_attendee(
     attendee = await web.write(
         request,
         lambda conn: transitions.update_attendee(
-            conn, principal.organization_id, event_id, attendee_id, body.status, now,
-            notify_guest=body.notify_guest, custom_message=body.custom_message,
+            conn,
+            principal.organization_id,
+            event_id,
+            attendee_id,
+            body.status,
+            now,
+            notify_guest=body.notify_guest,
+            custom_message=body.custom_message,
         ),
     )
     return data(attendee)

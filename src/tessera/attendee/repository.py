@@ -38,7 +38,9 @@ async def event_and_class(
         " FROM events e LEFT JOIN ticket_classes tc"
         " ON tc.id = $3 AND tc.event_id = e.id AND tc.status = 'active'"
         " WHERE e.organization_id = $1 AND e.id = $2",
-        organization_id, event_id, class_id,
+        organization_id,
+        event_id,
+        class_id,
     )
 
 
@@ -72,7 +74,11 @@ async def claim_class_for_create(
         f" OR quantity_sold + {_SEATS_ASKED} <= quantity_total)"
         f" RETURNING name, cost, currency, require_approval, {_SEATS_ASKED} AS seats,"
         " (SELECT e.require_approval FROM events e WHERE e.id = $2) AS event_requires_approval",
-        organization_id, event_id, class_id, seats, status_given,
+        organization_id,
+        event_id,
+        class_id,
+        seats,
+        status_given,
     )
 
 
@@ -82,7 +88,8 @@ async def take_class_seats(conn: Connection, class_id: str, seats: int) -> bool:
         "UPDATE ticket_classes SET quantity_sold = quantity_sold + $2"
         " WHERE id = $1 AND status = 'active'"
         " AND (quantity_total = 0 OR quantity_sold + $2 <= quantity_total)",
-        class_id, seats,
+        class_id,
+        seats,
     )
     return changed == 1
 
@@ -91,7 +98,8 @@ async def take_event_seats(conn: Connection, event_id: str, seats: int) -> bool:
     changed = await conn.execute(
         "UPDATE events SET tickets_sold = tickets_sold + $2"
         " WHERE id = $1 AND (capacity = 0 OR tickets_sold + $2 <= capacity)",
-        event_id, seats,
+        event_id,
+        seats,
     )
     return changed == 1
 
@@ -124,7 +132,9 @@ async def invited_of_contact(
         "SELECT t.id, t.barcode, t.created_at FROM tickets t"
         " WHERE t.event_id = $1 AND t.contact_id = $2 AND t.status = 'invited'"
         f" ORDER BY t.created_at, t.id LIMIT $3{lock}",
-        event_id, contact_id, limit,
+        event_id,
+        contact_id,
+        limit,
     )
 
 
@@ -144,13 +154,29 @@ async def upgrade(
         "UPDATE tickets SET status = $1, ticket_class_id = $2, payment_id = $3,"
         " payment_method = $4, checked_in_at = $5, updated_at = $6"
         f" WHERE id IN ({marks})",
-        status, class_id, payment_id, payment_method, checked_in_at, now, *ticket_ids,
+        status,
+        class_id,
+        payment_id,
+        payment_method,
+        checked_in_at,
+        now,
+        *ticket_ids,
     )
 
 
 _TICKET_COLUMNS = (
-    "id", "organization_id", "event_id", "ticket_class_id", "contact_id", "payment_id", "status",
-    "barcode", "payment_method", "checked_in_at", "created_at", "updated_at",
+    "id",
+    "organization_id",
+    "event_id",
+    "ticket_class_id",
+    "contact_id",
+    "payment_id",
+    "status",
+    "barcode",
+    "payment_method",
+    "checked_in_at",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -176,7 +202,9 @@ async def get(
     suffix = " FOR UPDATE OF t" if lock and conn.dialect == "postgresql" else ""
     return await conn.fetchrow(
         f"{_SELECT} WHERE t.organization_id = $1 AND t.event_id = $2 AND t.id = $3{suffix}",
-        organization_id, event_id, ticket_id,
+        organization_id,
+        event_id,
+        ticket_id,
     )
 
 
@@ -186,7 +214,9 @@ async def get_by_barcode(
     suffix = " FOR UPDATE OF t" if lock and conn.dialect == "postgresql" else ""
     return await conn.fetchrow(
         f"{_SELECT} WHERE t.barcode = $3 AND t.organization_id = $1 AND t.event_id = $2{suffix}",
-        organization_id, event_id, barcode,
+        organization_id,
+        event_id,
+        barcode,
     )
 
 
@@ -195,7 +225,10 @@ async def set_status(
 ) -> None:
     await conn.execute(
         "UPDATE tickets SET status = $2, checked_in_at = $3, updated_at = $4 WHERE id = $1",
-        ticket_id, status, checked_in_at, now,
+        ticket_id,
+        status,
+        checked_in_at,
+        now,
     )
 
 
@@ -232,8 +265,9 @@ async def list_page(
     if ticket_class_id is not None:
         where.append(f"t.ticket_class_id = {arg(ticket_class_id)}")
     if query is not None:
-        pattern = arg("%" + query.lower().replace("\\", "\\\\").replace("%", "\\%")
-                      .replace("_", "\\_") + "%")
+        pattern = arg(
+            "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
         where.append(
             f"(lower(c.email) LIKE {pattern} ESCAPE '\\' OR lower(coalesce(c.first_name, ''))"
             f" LIKE {pattern} ESCAPE '\\' OR lower(coalesce(c.last_name, '')) LIKE {pattern}"
@@ -243,7 +277,9 @@ async def list_page(
         where.append(f"t.updated_at >= {arg(updated_since)}")
     clause = " AND ".join(where)
     needs_contact = email is not None or query is not None
-    count_from = "tickets t JOIN contacts c ON c.id = t.contact_id" if needs_contact else "tickets t"
+    count_from = (
+        "tickets t JOIN contacts c ON c.id = t.contact_id" if needs_contact else "tickets t"
+    )
     total = await conn.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args)
     page_args = [*args, limit, offset]
     rows = await conn.fetch(

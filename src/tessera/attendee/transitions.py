@@ -88,8 +88,12 @@ async def update_attendee(
             organization_id,
             "email",
             STATUS_TOPIC,
-            {"event_id": event_id, "ticket_id": ticket_id, "status": target,
-             "custom_message": custom_message},
+            {
+                "event_id": event_id,
+                "ticket_id": ticket_id,
+                "status": target,
+                "custom_message": custom_message,
+            },
             now,
         )
     return attendee

@@ -14,8 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tessera.auth.service import MISSING_KEY, authenticate, authenticate_with_outcome
 from tessera.db import Database
-from tessera.idempotency.store import TTL_MICROS
 from tessera.errors import AppError, Unauthorized
+from tessera.idempotency.store import TTL_MICROS
 from tessera.kit.clock import Clock
 from tessera.kit.jsonutil import dumps
 
@@ -54,15 +54,17 @@ class AuthenticationMiddleware:
                     principal = await authenticate(conn, presented.decode("latin-1"))
         except AppError as exc:
             body = dumps(exc.body())
-            await send({
-                "type": "http.response.start",
-                "status": exc.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *((k.lower().encode(), v.encode()) for k, v in exc.headers.items()),
-                ],
-            })
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": exc.status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        *((k.lower().encode(), v.encode()) for k, v in exc.headers.items()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         state = scope.setdefault("state", {})

@@ -81,5 +81,7 @@ async def find_by_hash_with_outcome(
         " FROM api_keys k LEFT JOIN idempotency_keys i"
         " ON i.api_key_id = k.id AND i.key = $2 AND i.created_at > $3"
         " WHERE k.key_hash = $1",
-        key_hash, idempotency_key, stored_since,
+        key_hash,
+        idempotency_key,
+        stored_since,
     )

@@ -33,7 +33,13 @@ async def upsert(
         f" phone = COALESCE(NULLIF(excluded.phone, ''), contacts.phone),"
         f" updated_at = excluded.updated_at"
         f" RETURNING {COLUMNS}",
-        new_id, organization_id, email, first_name or None, last_name or None, phone or None, now,
+        new_id,
+        organization_id,
+        email,
+        first_name or None,
+        last_name or None,
+        phone or None,
+        now,
     )
     assert row is not None
     return row
@@ -49,7 +55,8 @@ async def get(
     suffix = " FOR UPDATE" if lock and conn.dialect == "postgresql" else ""
     return await conn.fetchrow(
         f"SELECT {COLUMNS} FROM contacts WHERE {_LIVE} AND id = $2{suffix}",
-        organization_id, contact_id,
+        organization_id,
+        contact_id,
     )
 
 
@@ -87,7 +94,9 @@ async def list_page(
     rows = await conn.fetch(
         f"SELECT {COLUMNS} FROM contacts WHERE {condition} ORDER BY created_at DESC, id"
         f" LIMIT ${n + 1} OFFSET ${n + 2}",
-        *args, limit, offset,
+        *args,
+        limit,
+        offset,
     )
     return rows, int(total)
 
@@ -103,7 +112,9 @@ async def update(
     sets = ", ".join(f"{column} = ${i + 3}" for i, column in enumerate(columns))
     return await conn.fetchrow(
         f"UPDATE contacts SET {sets} WHERE {_LIVE} AND id = $2 RETURNING {COLUMNS}",
-        organization_id, contact_id, *(values[column] for column in columns),
+        organization_id,
+        contact_id,
+        *(values[column] for column in columns),
     )
 
 
@@ -114,7 +125,8 @@ async def has_history(conn: Connection, organization_id: str, contact_id: str) -
         "SELECT 1 WHERE EXISTS (SELECT 1 FROM tickets WHERE organization_id = $1"
         " AND contact_id = $2) OR EXISTS (SELECT 1 FROM payments WHERE organization_id = $1"
         " AND contact_id = $2)",
-        organization_id, contact_id,
+        organization_id,
+        contact_id,
     )
     return row is not None
 
@@ -129,7 +141,10 @@ async def erase(conn: Connection, organization_id: str, contact_id: str, now: in
     await conn.execute(
         "UPDATE contacts SET email = $3, first_name = NULL, last_name = NULL, phone = NULL,"
         " erased_at = $4, updated_at = $4 WHERE organization_id = $1 AND id = $2",
-        organization_id, contact_id, erased_email(contact_id), now,
+        organization_id,
+        contact_id,
+        erased_email(contact_id),
+        now,
     )
 
 

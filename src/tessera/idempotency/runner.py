@@ -89,12 +89,12 @@ def _replay(stored: Any, fingerprint: str) -> Response:
         raise reused()
     headers = jsonutil.loads(stored["headers"])
     headers["Idempotent-Replay"] = "true"
-    return Response(content=bytes(stored["body"]), status_code=stored["status_code"], headers=headers)
+    return Response(
+        content=bytes(stored["body"]), status_code=stored["status_code"], headers=headers
+    )
 
 
-async def run(
-    request: Request, principal: Principal, work: Work, body: Any
-) -> Response:
+async def run(request: Request, principal: Principal, work: Work, body: Any) -> Response:
     """Execute ``work`` in one transaction; with a key, at most once per key."""
     db: Database = request.app.state.db
     key = idempotency_key(request)
@@ -117,10 +117,16 @@ async def run(
 
     async def save(conn: Connection, status: int, content: bytes, headers: dict[str, str]) -> None:
         saved = await store.insert(
-            conn, api_key_id=api_key_id, key=key, fingerprint=fingerprint, status_code=status,
-            headers=jsonutil.dumps({k: v for k, v in headers.items()
-                                    if k.lower() in _REPLAYED_HEADERS}).decode(),
-            body=content, now=now,
+            conn,
+            api_key_id=api_key_id,
+            key=key,
+            fingerprint=fingerprint,
+            status_code=status,
+            headers=jsonutil.dumps(
+                {k: v for k, v in headers.items() if k.lower() in _REPLAYED_HEADERS}
+            ).decode(),
+            body=content,
+            now=now,
         )
         if not saved:  # another request with this key finished between our lookup and lock
             raise _AlreadyStored()

@@ -20,7 +20,9 @@ async def find(conn: Connection, api_key_id: str, key: str, now: int) -> Row | N
     return await conn.fetchrow(
         "SELECT fingerprint, status_code, headers, body FROM idempotency_keys"
         " WHERE api_key_id = $1 AND key = $2 AND created_at > $3",
-        api_key_id, key, now - TTL_MICROS,
+        api_key_id,
+        key,
+        now - TTL_MICROS,
     )
 
 
@@ -52,7 +54,14 @@ async def insert(
         " status_code = excluded.status_code, headers = excluded.headers, body = excluded.body,"
         " created_at = excluded.created_at WHERE idempotency_keys.created_at <= $8"
         " RETURNING 1",
-        api_key_id, key, fingerprint, status_code, headers, body, now, now - TTL_MICROS,
+        api_key_id,
+        key,
+        fingerprint,
+        status_code,
+        headers,
+        body,
+        now,
+        now - TTL_MICROS,
     )
     return row is not None
 

@@ -6,7 +6,18 @@ Conventions: IDs are text; every ``*_at`` column is BIGINT microseconds since th
 money is a decimal string beside its currency.
 """
 
+# Importing the table modules registers their tables on the shared metadata.
+from tessera.models import (  # noqa: F401
+    contact,
+    event,
+    idempotency,
+    organization,
+    outbox,
+    payment,
+    ticket,
+    ticket_class,
+    webhook,
+)
 from tessera.models.base import metadata
-from tessera.models import organization, event, ticket_class, contact, payment, ticket, outbox, idempotency, webhook  # noqa: F401,E501
 
 __all__ = ["metadata"]

@@ -31,4 +31,6 @@ events = Table(
     Column("created_at", Micros, nullable=False),
     Column("updated_at", Micros, nullable=False),
 )
-Index("ix_events_org_status_created", events.c.organization_id, events.c.status, events.c.created_at)
+Index(
+    "ix_events_org_status_created", events.c.organization_id, events.c.status, events.c.created_at
+)

@@ -7,7 +7,9 @@ from tessera.models.base import Micros, metadata
 outbox = Table(
     "outbox",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("organization_id", Text, nullable=False),
     Column("kind", Text, nullable=False),  # email | webhook
     Column("topic", Text, nullable=False),  # e.g. attendee.confirmation

@@ -19,4 +19,9 @@ payments = Table(
     Column("created_at", Micros, nullable=False),
     Column("updated_at", Micros, nullable=False),
 )
-Index("ix_payments_org_status_created", payments.c.organization_id, payments.c.status, payments.c.created_at)
+Index(
+    "ix_payments_org_status_created",
+    payments.c.organization_id,
+    payments.c.status,
+    payments.c.created_at,
+)

@@ -23,7 +23,12 @@ async def enqueue(
     await conn.execute(
         "INSERT INTO outbox (organization_id, kind, topic, payload, ordering_key, status,"
         " attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-        organization_id, kind, topic, jsonutil.dumps(payload).decode(), ordering_key, now,
+        organization_id,
+        kind,
+        topic,
+        jsonutil.dumps(payload).decode(),
+        ordering_key,
+        now,
     )
 
 
@@ -54,7 +59,9 @@ async def claim_due(conn: Connection, now: int, lease_until: int, limit: int) ->
         "   AND e.status IN ('pending', 'sending')))"
         f"  ORDER BY o.next_attempt_at, o.id LIMIT $3{skip_locked})"
         " RETURNING id, organization_id, kind, topic, payload, attempts, created_at",
-        now, lease_until, limit,
+        now,
+        lease_until,
+        limit,
     )
 
 
@@ -62,14 +69,17 @@ async def mark_delivered(conn: Connection, row_id: int, now: int) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'delivered', delivered_at = $2, last_error = NULL"
         " WHERE id = $1",
-        row_id, now,
+        row_id,
+        now,
     )
 
 
 async def schedule_retry(conn: Connection, row_id: int, at: int, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3 WHERE id = $1",
-        row_id, at, error[:2000],
+        row_id,
+        at,
+        error[:2000],
     )
 
 

@@ -113,8 +113,15 @@ class OutboxWorker:
             lambda conn: repository.claim_due(conn, now, now + self.lease, self.batch_size)
         )
         messages = [
-            Message(row["id"], row["organization_id"], row["kind"], row["topic"],
-                    jsonutil.loads(row["payload"]), row["attempts"], row["created_at"])
+            Message(
+                row["id"],
+                row["organization_id"],
+                row["kind"],
+                row["topic"],
+                jsonutil.loads(row["payload"]),
+                row["attempts"],
+                row["created_at"],
+            )
             for row in rows
         ]
         await asyncio.gather(*(self._deliver(message) for message in messages))
@@ -154,8 +161,14 @@ class OutboxWorker:
                 await self.db.run(lambda conn: repository.mark_failed(conn, message.id, error))
             else:
                 at = chosen if chosen is not None else now + int(delay * SECOND)
-                log.info("outbox %s (%s) attempt %s failed, retry in %.0fs: %s",
-                         message.id, message.topic, message.attempt, delay, error)
+                log.info(
+                    "outbox %s (%s) attempt %s failed, retry in %.0fs: %s",
+                    message.id,
+                    message.topic,
+                    message.attempt,
+                    delay,
+                    error,
+                )
                 await self.db.run(
                     lambda conn: repository.schedule_retry(conn, message.id, at, error)
                 )

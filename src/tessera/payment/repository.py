@@ -17,9 +17,18 @@ async def insert(conn: Connection, organization_id: str, values: dict[str, Any])
         "INSERT INTO payments (organization_id, id, event_id, ticket_class_id, contact_id, status,"
         " method, provider, currency, amount, quantity, created_at, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-        organization_id, values["id"], values["event_id"], values["ticket_class_id"],
-        values["contact_id"], values["status"], values["method"], values["provider"],
-        values["currency"], values["amount"], values["quantity"], values["created_at"],
+        organization_id,
+        values["id"],
+        values["event_id"],
+        values["ticket_class_id"],
+        values["contact_id"],
+        values["status"],
+        values["method"],
+        values["provider"],
+        values["currency"],
+        values["amount"],
+        values["quantity"],
+        values["created_at"],
     )
 
 
@@ -69,7 +78,9 @@ async def list_page(
     rows = await conn.fetch(
         f"{_SELECT} WHERE {condition} ORDER BY p.created_at DESC, p.id"
         f" LIMIT ${n + 1} OFFSET ${n + 2}",
-        *args, limit, offset,
+        *args,
+        limit,
+        offset,
     )
     return rows, int(total)
 
@@ -85,7 +96,8 @@ async def ticket_ids(
     rows = await conn.fetch(
         f"SELECT payment_id, id FROM tickets WHERE organization_id = $1"
         f" AND payment_id IN ({marks}) ORDER BY created_at, id",
-        organization_id, *payment_ids,
+        organization_id,
+        *payment_ids,
     )
     for row in rows:
         found[row["payment_id"]].append(row["id"])

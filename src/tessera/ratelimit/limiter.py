@@ -69,7 +69,7 @@ class LocalStore:
 
     async def hit(self, bucket: str, limit: int) -> Decision:
         now = self._clock()
-        allowed, tat, decision = _decide(self._tats.get(bucket, now), now, limit)
+        _, tat, decision = _decide(self._tats.get(bucket, now), now, limit)
         self._tats[bucket] = tat
         if now >= self._next_prune:
             self._next_prune = now + WINDOW
