@@ -25,3 +25,5 @@ Index(
     payments.c.status,
     payments.c.created_at,
 )
+# Erasure checks whether any payment refers to a contact (and FK checks on its deletion).
+Index("ix_payments_contact_id", payments.c.contact_id)

@@ -20,7 +20,7 @@ tickets = Table(
     Column("updated_at", Micros, nullable=False),
 )
 Index("ix_tickets_event_status_created", tickets.c.event_id, tickets.c.status, tickets.c.created_at)
-Index("ix_tickets_event_contact", tickets.c.event_id, tickets.c.contact_id, tickets.c.status)
+# A contact's tickets: the invited upgrade (contact, event, status), erasure and FK checks.
+Index("ix_tickets_contact_event", tickets.c.contact_id, tickets.c.event_id, tickets.c.status)
 Index("ix_tickets_payment_id", tickets.c.payment_id)
 Index("ix_tickets_event_updated", tickets.c.event_id, tickets.c.updated_at)
-Index("ix_tickets_ticket_class_status", tickets.c.ticket_class_id, tickets.c.status)
