@@ -206,7 +206,7 @@ def _fill(directory: Path) -> Path:
 
 
 def test_sqlite_disk_full_answers_503_and_recovers(tmp_path: Path, sqlite_template: Path) -> None:
-    with _small_filesystem(tmp_path / "small", "24m") as small:
+    with _small_filesystem(tmp_path / "small", "64m") as small:  # WAL grows to 16 MiB
         path = small / "tessera.db"
         shutil.copy(sqlite_template, path)
         cluster = _one_server("sqlite", f"sqlite:///{path}", tmp_path)
