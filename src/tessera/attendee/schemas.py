@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from tessera.contact.schemas import normalize_email
+from tessera.kit.pagination import Pagination
 from tessera.kit.schema import RequestModel
 
 CreateStatus = Literal["valid", "pending_approval", "checked_in", "invited"]
@@ -70,13 +71,6 @@ class AttendeesCreated(BaseModel):
     data: list[AttendeeOut]
     payment_id: str
     quantity: int
-
-
-class Pagination(BaseModel):
-    total: int
-    page: int
-    page_size: int
-    total_pages: int
 
 
 class AttendeePage(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, Field
 
+from tessera.kit.pagination import Pagination
 from tessera.kit.schema import RequestModel
 
 # The plain ASCII addresses that make up nearly all real traffic, in a form email_validator is
@@ -85,13 +86,6 @@ class ContactOut(BaseModel):
 
 class ContactEnvelope(BaseModel):
     data: ContactOut
-
-
-class Pagination(BaseModel):
-    total: int
-    page: int
-    page_size: int
-    total_pages: int
 
 
 class ContactPage(BaseModel):

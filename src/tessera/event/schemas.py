@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator
 
+from tessera.kit.pagination import Pagination
 from tessera.kit.schema import Amount, RequestModel
 from tessera.kit.timezones import zone
 
@@ -125,13 +126,6 @@ class EventOut(BaseModel):
 
 class EventEnvelope(BaseModel):
     data: EventOut
-
-
-class Pagination(BaseModel):
-    total: int
-    page: int
-    page_size: int
-    total_pages: int
 
 
 class EventPage(BaseModel):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
+from pydantic import BaseModel
 
 MAX_PAGE_SIZE = 200
 
@@ -30,6 +31,17 @@ def _page(
 
 
 PageParams = Annotated[Page, Depends(_page)]
+
+
+class Pagination(BaseModel):
+    """The ``pagination`` member of every list envelope (documentation of its shape)."""
+
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
+
+
 PAGINATION_FIELDS = frozenset({"page", "page_size"})
 
 

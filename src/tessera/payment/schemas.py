@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from tessera import errors
 from tessera.kit import clock
-from tessera.kit.pagination import csv_values
+from tessera.kit.pagination import Pagination, csv_values
 from tessera.payment.provider import PAYMENT_STATUSES, PaymentStatus
 
 INSTANT_EXPECTED = "must be an ISO-8601 instant with a UTC offset, e.g. 2026-05-26T12:00:00Z"
@@ -84,13 +84,6 @@ class PaymentOut(BaseModel):
 
 class PaymentEnvelope(BaseModel):
     data: PaymentOut
-
-
-class Pagination(BaseModel):
-    total: int
-    page: int
-    page_size: int
-    total_pages: int
 
 
 class PaymentPage(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from tessera.event.schemas import Pagination
+from tessera.kit.pagination import Pagination
 from tessera.kit.schema import RequestModel
 from tessera.webhook.destination import MAX_URL_LENGTH, check_syntax
 from tessera.webhook.emit import EVENT_TYPES
