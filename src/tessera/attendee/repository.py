@@ -232,6 +232,16 @@ async def set_status(
     )
 
 
+async def event_seats_taken(conn: Connection, organization_id: str, event_id: str) -> int | None:
+    """The event's seat counter (valid and checked-in tickets), or None if there is no event."""
+    row = await conn.fetchrow(
+        "SELECT tickets_sold FROM events WHERE organization_id = $1 AND id = $2",
+        organization_id,
+        event_id,
+    )
+    return None if row is None else int(row[0])
+
+
 async def event_exists(conn: Connection, organization_id: str, event_id: str) -> bool:
     row = await conn.fetchrow(
         "SELECT 1 FROM events WHERE organization_id = $1 AND id = $2", organization_id, event_id
@@ -251,7 +261,13 @@ async def list_page(
     updated_since: int | None,
     limit: int,
     offset: int,
+    known_total: int | None = None,
 ) -> tuple[list[Row], int]:
+    """One page in creation order, and the total (counted unless the caller knows it).
+
+    The page walks the (event, created_at, id) index in order and stops after offset + limit
+    matches, joining contacts and classes only for the rows it returns.
+    """
     args: list[Any] = [organization_id, event_id]
 
     def arg(value: Any) -> str:
@@ -280,7 +296,9 @@ async def list_page(
     count_from = (
         "tickets t JOIN contacts c ON c.id = t.contact_id" if needs_contact else "tickets t"
     )
-    total = await conn.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args)
+    total = known_total
+    if total is None:
+        total = await conn.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args)
     page_args = [*args, limit, offset]
     rows = await conn.fetch(
         f"{_SELECT} WHERE {clause} ORDER BY t.created_at, t.id"

@@ -19,7 +19,8 @@ tickets = Table(
     Column("created_at", Micros, nullable=False),
     Column("updated_at", Micros, nullable=False),
 )
-Index("ix_tickets_event_status_created", tickets.c.event_id, tickets.c.status, tickets.c.created_at)
+# Lists walk an event's tickets in creation order and stop after a page, status as a filter.
+Index("ix_tickets_event_created", tickets.c.event_id, tickets.c.created_at, tickets.c.id)
 # A contact's tickets: the invited upgrade (contact, event, status), erasure and FK checks.
 Index("ix_tickets_contact_event", tickets.c.contact_id, tickets.c.event_id, tickets.c.status)
 Index("ix_tickets_payment_id", tickets.c.payment_id)
