@@ -489,7 +489,9 @@ GOALS = {
 }
 
 
-def run_database(kind: str, profile: Profile, workdir: Path, results: list[Result]) -> None:
+def run_database(
+    kind: str, profile: Profile, workdir: Path, results: list[Result], only: set[str]
+) -> None:
     url = fresh_database(kind, workdir)
     env = {
         **os.environ,
@@ -527,6 +529,8 @@ def run_database(kind: str, profile: Profile, workdir: Path, results: list[Resul
                 ("list", "", 2, True),
             ]
         for scenario, variant, processes, separate in plans:
+            if only and scenario not in only:
+                continue
             results.append(
                 run_scenario(
                     kind,
@@ -682,6 +686,9 @@ def main() -> int:
     group.add_argument("--quick", action="store_true")
     group.add_argument("--smoke", action="store_true")
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--only", default="", help="comma-separated scenarios to run, e.g. create,list"
+    )
     args = parser.parse_args()
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     if shutil.which("wrk") is None:
@@ -690,9 +697,10 @@ def main() -> int:
     results: list[Result] = []
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmp:
+        only = {name for name in args.only.split(",") if name}
         for kind in kinds:
-            run_database(kind, profile, Path(tmp), results)
-    if not args.smoke:
+            run_database(kind, profile, Path(tmp), results, only)
+    if not args.smoke and not args.only:
         write_reports(results, profile)
         log(f"\nwrote {HERE / 'RESULTS.md'} and {HERE / 'results' / 'results.jsonl'}")
     print("BENCH_SUMMARY " + json.dumps([asdict(r) for r in results]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 Clock = Callable[[], int]
 
@@ -35,11 +36,17 @@ def iso(micros: int | None) -> str | None:
     """``2026-05-26T12:00:00.000Z`` — the one timestamp format of the API."""
     if micros is None:
         return None
-    moment = to_datetime(micros)
+    return _iso_seconds(micros // 1_000_000) + f".{micros % 1_000_000 // 1000:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_seconds(seconds: int) -> str:
+    # Cached: a page of attendees shows a few distinct seconds many times (150 per page).
     # Not strftime("%Y"): it drops the leading zeros of years before 1000 on glibc.
+    moment = _EPOCH + timedelta(seconds=seconds)
     return (
         f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
-        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+        f"{moment.minute:02d}:{moment.second:02d}"
     )
 
 
