@@ -22,14 +22,10 @@ from fastapi.testclient import TestClient
 from tessera import migrate
 from tessera.app import create_app
 from tessera.config import Settings
-from tests.support import ApiClient, FakeClock
+from tests.support import ApiClient, FakeClock, truncate_postgres
 
 PG_ADMIN_URL = os.environ.get(
     "TESSERA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-TABLES = (
-    "idempotency_keys, outbox, tickets, payments, contacts, ticket_classes, events, api_keys,"
-    " organizations"
 )
 
 
@@ -81,17 +77,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate(url: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     if request.param == "sqlite":
@@ -99,7 +84,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_url")
-    _truncate(url)
+    truncate_postgres(url)
     return url
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import httpx
 from fastapi.testclient import TestClient
 
@@ -162,3 +164,25 @@ def event_body(**fields: Any) -> dict[str, Any]:
         "location": "Main Hall",
         **fields,
     }
+
+
+def truncate_postgres(url: str) -> None:
+    """Empty every application table (whatever the migrations made), keeping alembic_version."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            tables = [
+                row["tablename"]
+                for row in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename <> 'alembic_version'"
+                )
+            ]
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

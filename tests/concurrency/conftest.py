@@ -10,37 +10,14 @@ The organization and API key are made with the CLI, as an operator would.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from tests.concurrency.harness import TESSERA, Cluster, Server, free_port, server_env
-
-
-def _truncate_all(url: str) -> None:
-    """Empty every application table (whatever the migrations made), keeping alembic_version."""
-
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            tables = [
-                row["tablename"]
-                for row in await conn.fetch(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                    " AND tablename <> 'alembic_version'"
-                )
-            ]
-            if tables:
-                names = ", ".join(f'"{t}"' for t in tables)
-                await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+from tests.support import truncate_postgres
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -62,7 +39,7 @@ def cluster(
         servers = [Server("serve", free_port(), 2, env, tmp_path)]
     else:
         url = request.getfixturevalue("pg_url")
-        _truncate_all(url)
+        truncate_postgres(url)
         env = server_env(url, tmp_path)
         servers = [Server(f"serve{i}", free_port(), 1, env, tmp_path) for i in (1, 2)]
     found = Cluster(kind, url, env, tmp_path, servers)

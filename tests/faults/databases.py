@@ -6,34 +6,9 @@ Inspector), never through the app: after a fault, the app's own view is what is 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import asyncpg
-
 from tests.concurrency.harness import Cluster, book_problems
-
-
-def truncate_postgres(url: str) -> None:
-    """Empty every application table (whatever the migrations made), keeping alembic_version."""
-
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            tables = [
-                row["tablename"]
-                for row in await conn.fetch(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                    " AND tablename <> 'alembic_version'"
-                )
-            ]
-            if tables:
-                names = ", ".join(f'"{t}"' for t in tables)
-                await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 async def ledger_problems(cluster: Cluster) -> list[str]:
