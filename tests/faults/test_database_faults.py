@@ -31,8 +31,8 @@ import httpx
 import pytest
 
 from tests.concurrency.harness import Client, Cluster, Server, free_port, server_env
-from tests.faults.databases import truncate_postgres
 from tests.faults.load import REQUEST_TIMEOUT, Load
+from tests.support import truncate_postgres
 
 pytestmark = pytest.mark.slow
 

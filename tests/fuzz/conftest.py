@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.concurrency.harness import Cluster, Server, free_port, server_env
-from tests.faults.databases import truncate_postgres
+from tests.support import truncate_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
