@@ -256,8 +256,10 @@ def _sqlite_unavailable(exc: sqlite3.Error) -> ServiceUnavailable:
         )
     if "readonly" in text or "read-only" in text:
         return ServiceUnavailable("The database is read-only; nothing was written.")
-    if "disk" in text or "full" in text:
-        return ServiceUnavailable("The database could not write (disk full?); nothing was written.")
+    if "full" in text:
+        return ServiceUnavailable("The database's disk is full; nothing was written.")
+    if "disk" in text or "i/o" in text:
+        return ServiceUnavailable("The database could not be written; nothing was written.")
     return ServiceUnavailable()
 
 

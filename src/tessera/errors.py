@@ -114,6 +114,11 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
     message = "The database is unavailable. Retry shortly."
 
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        # Every 503 is transient by nature: tell clients when to come back.
+        self.headers.setdefault("Retry-After", "1")
+
 
 class CapacityExceeded(Conflict):
     code = "capacity_exceeded"

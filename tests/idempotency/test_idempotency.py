@@ -309,6 +309,7 @@ def test_unreachable_key_store_fails_closed_with_503(settings: Any, clock: Any) 
         )
     assert response.status_code == 503
     assert set(response.json()) >= {"error", "code"}
+    assert response.headers["retry-after"] == "1"
 
 
 def test_in_flight_key_answers_409_at_once_on_postgresql(
