@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import Request
 
@@ -30,8 +30,3 @@ async def write(request: Request, work: Callable[[Connection], Awaitable[T]]) ->
 async def read(request: Request, work: Callable[[Connection], Awaitable[T]]) -> T:
     async with database(request).reader() as conn:
         return await work(conn)
-
-
-async def request_json(request: Request) -> Any:
-    """The parsed request body, for the idempotency fingerprint."""
-    return await request.json()

@@ -134,3 +134,20 @@ def test_redis_down_falls_back_to_limiting_per_process(
     with TestClient(create_app(down, clock=clock)) as client:
         statuses = [client.get("/api/v1/events").status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
+
+
+def test_a_replay_carries_fresh_rate_limit_headers(five_per_minute: ApiClient) -> None:
+    acme = five_per_minute.tenant()
+    body = {
+        "name": "Launch",
+        "location": "Hall",
+        "start": {"utc": "2027-01-01T10:00", "timezone": "Europe/Berlin"},
+    }
+    first = acme.post("/api/v1/events", body, headers={"Idempotency-Key": "k"})
+    replay = acme.post("/api/v1/events", body, headers={"Idempotency-Key": "k"})
+    assert replay.headers["idempotent-replay"] == "true"
+    assert replay.content == first.content
+    assert (
+        int(replay.headers["ratelimit-remaining"]) == int(first.headers["ratelimit-remaining"]) - 1
+    )
+    assert replay.headers["x-request-id"] != first.headers["x-request-id"]

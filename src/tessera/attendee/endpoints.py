@@ -47,7 +47,7 @@ async def create_attendees(
         result = await create.create_attendees(conn, principal.organization_id, event_id, body, now)
         return runner.Outcome(201, result)
 
-    return await runner.run(request, principal, work, await web.request_json(request))
+    return await runner.run(request, principal, work)
 
 
 @router.get("/attendees", response_model=AttendeePage)

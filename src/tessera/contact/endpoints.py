@@ -68,7 +68,7 @@ async def upsert_contact(
             )
         return runner.Outcome(200, {"data": contact})
 
-    return await runner.run(request, principal, work, await web.request_json(request))
+    return await runner.run(request, principal, work)
 
 
 @router.get("/{contact_id}", response_model=ContactEnvelope)

@@ -31,7 +31,7 @@ async def create_event(body: EventCreate, request: Request, principal: WriteEven
         event = await service.create_event(conn, principal.organization_id, body, now)
         return runner.Outcome(201, {"data": event}, {"Location": f"/api/v1/events/{event['id']}"})
 
-    return await runner.run(request, principal, work, await web.request_json(request))
+    return await runner.run(request, principal, work)
 
 
 @router.get("", response_model=EventPage)

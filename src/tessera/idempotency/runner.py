@@ -94,7 +94,13 @@ def _replay(stored: Any, fingerprint: str) -> Response:
     )
 
 
-async def run(request: Request, principal: Principal, work: Work, body: Any) -> Response:
+async def _parsed_body(request: Request) -> Any:
+    """The request's JSON (None when it has no body), read only when a key needs a fingerprint."""
+    raw = await request.body()
+    return jsonutil.loads(raw) if raw.strip() else None
+
+
+async def run(request: Request, principal: Principal, work: Work) -> Response:
     """Execute ``work`` in one transaction; with a key, at most once per key."""
     db: Database = request.app.state.db
     key = idempotency_key(request)
@@ -102,7 +108,9 @@ async def run(request: Request, principal: Principal, work: Work, body: Any) -> 
         outcome = await db.run(work)
         return json_response(outcome.payload, outcome.status, outcome.headers)
 
-    fingerprint = jsonutil.fingerprint(request.method, request.url.path, body)
+    fingerprint = jsonutil.fingerprint(
+        request.method, request.url.path, await _parsed_body(request)
+    )
     now = request.app.state.clock()
     api_key_id = principal.api_key_id
 

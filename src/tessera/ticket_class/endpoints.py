@@ -49,7 +49,7 @@ async def create_ticket_class(
         location = f"/api/v1/events/{event_id}/ticket-classes/{created['id']}"
         return runner.Outcome(201, {"data": created}, {"Location": location})
 
-    return await runner.run(request, principal, work, await web.request_json(request))
+    return await runner.run(request, principal, work)
 
 
 @router.get("/{class_id}", response_model=TicketClassEnvelope)

@@ -56,7 +56,7 @@ async def create_endpoint(
         location = f"/api/v1/webhook-endpoints/{created['id']}"
         return runner.Outcome(201, {"data": created}, {"Location": location})
 
-    return await runner.run(request, principal, work, await web.request_json(request))
+    return await runner.run(request, principal, work)
 
 
 # Rotate and redeliver are not 201 creations, yet a retry must not act twice: keyed too.
@@ -120,7 +120,7 @@ async def rotate_secret(endpoint_id: str, request: Request, principal: WriteWebh
         rotated = await service.rotate_secret(conn, principal.organization_id, endpoint_id, now)
         return runner.Outcome(200, {"data": rotated})
 
-    return await runner.run(request, principal, work, None)
+    return await runner.run(request, principal, work)
 
 
 @router.get("/{endpoint_id}/deliveries", response_model=WebhookDeliveryPage)
@@ -154,4 +154,4 @@ async def redeliver(
         )
         return runner.Outcome(202, {"data": queued})
 
-    return await runner.run(request, principal, work, None)
+    return await runner.run(request, principal, work)
