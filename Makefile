@@ -33,7 +33,7 @@ bench: $(STAMP) ## Benchmark against populated SQLite and PostgreSQL (≈ 8 min;
 	$(BIN)/python bench/run.py
 
 .PHONY: bench-quick
-bench-quick: $(STAMP) ## A shorter benchmark run (≈ 2 min)
+bench-quick: $(STAMP) ## A shorter benchmark run (≈ 4 min)
 	$(BIN)/python bench/run.py --quick
 
 .PHONY: lint
