@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ class Profile:
     attendees: int  # population of the big event (and of contacts, payments)
     stored_keys: int
     connections: int = 32
+    py_spy_dir: Path | None = None  # --profile: py-spy samples of each serving process
 
 
 PROFILES = {
@@ -593,9 +594,10 @@ def run_scenario(
             warm = [s.replace(nonce, nonce + "w") for s in scripts]
             drive(servers, warm, profile.warmup, profile.connections, workdir)
         cpu_before = _cpu_seconds(servers.pids())
-        figures = drive(servers, scripts, profile.duration, profile.connections, workdir)
+        with _sampled(servers, profile, f"{kind}-{result_name(scenario, variant)}"):
+            figures = drive(servers, scripts, profile.duration, profile.connections, workdir)
         cpu = _cpu_seconds(servers.pids()) - cpu_before
-        result = Result(scenario + (f"-{variant}" if variant else ""), kind, processes)
+        result = Result(result_name(scenario, variant), kind, processes)
         result.requests = figures["requests"]
         result.rps = figures["requests"] / (figures["duration_us"] / 1e6)
         result.p50_ms = figures["p50"] / 1000
@@ -622,6 +624,44 @@ def run_scenario(
         )
     )
     return result
+
+
+def result_name(scenario: str, variant: str) -> str:
+    return scenario + (f"-{variant}" if variant else "")
+
+
+@contextmanager
+def _sampled(servers: Servers, profile: Profile, name: str) -> Iterator[None]:
+    """With --profile, py-spy samples every serving process during the measured run and
+    writes collapsed stacks (one file per process; flamegraph.pl or speedscope read them)."""
+    if profile.py_spy_dir is None:
+        yield
+        return
+    spies = [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--format",
+                "raw",
+                "--duration",
+                str(profile.duration),
+                "--pid",
+                str(pid),
+                "--output",
+                str(profile.py_spy_dir / f"{name}-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in servers.worker_pids()
+    ]
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.wait(30)
+    log(f"   py-spy samples written to {profile.py_spy_dir}/{name}-*.txt")
 
 
 def _store_replays(port: int, key: str, pop: Population, count: int) -> list[tuple[str, str]]:
@@ -689,8 +729,17 @@ def main() -> int:
     parser.add_argument(
         "--only", default="", help="comma-separated scenarios to run, e.g. create,list"
     )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        type=Path,
+        help="sample the servers with py-spy during each measured run; stacks go to DIR",
+    )
     args = parser.parse_args()
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        profile = replace(profile, py_spy_dir=args.profile.resolve())
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
         return 2

@@ -1,0 +1,62 @@
+"""SQLite's log is copied back into the database file by a background thread, not by commits."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from tessera.db import BACKSTOP_CHECKPOINT_PAGES, SqliteDatabase
+
+
+def _rows_in_main_file(path: Path, copy: Path) -> int:
+    """Rows visible in the database file alone: what has been checkpointed out of the WAL."""
+    shutil.copyfile(path, copy)
+    with sqlite3.connect(copy) as raw:
+        try:
+            count: int = raw.execute("SELECT count(*) FROM things").fetchone()[0]
+        except sqlite3.OperationalError:  # the CREATE TABLE is not in the file yet either
+            return 0
+    return count
+
+
+def _checkpoint_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "sqlite-checkpoint"]
+
+
+def test_commits_reach_the_database_file_without_a_commit_checkpointing(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    db = SqliteDatabase(str(path))
+
+    async def scenario() -> None:
+        await db.connect()
+        try:
+            async with db.transaction() as conn:
+                await conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)")
+            for n in range(20):  # a few pages: far below the commit-time backstop
+                async with db.transaction() as conn:
+                    await conn.execute("INSERT INTO things (name) VALUES ($1)", f"thing {n}")
+            assert BACKSTOP_CHECKPOINT_PAGES > 20
+            deadline = time.monotonic() + 5
+            while _rows_in_main_file(path, tmp_path / "copy.db") != 20:
+                assert time.monotonic() < deadline, "the WAL was not checkpointed in 5 s"
+                await asyncio.sleep(0.05)
+            assert len(_checkpoint_threads()) == 1
+        finally:
+            await db.close()
+
+    asyncio.run(scenario())
+    assert _checkpoint_threads() == []  # close() stops the thread
+
+
+def test_a_missing_directory_leaves_commits_checkpointing_themselves(tmp_path: Path) -> None:
+    """If the checkpoint thread cannot open the database it logs and exits; nothing breaks."""
+    from tessera.sqlite_checkpoint import Checkpointer
+
+    checkpointer = Checkpointer(str(tmp_path / "no" / "such" / "dir.db"), interval=0.01)
+    checkpointer.start()
+    checkpointer.stop()
+    assert _checkpoint_threads() == []
