@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from tessera import exception_handlers, migrate, openapi
+from tessera import exception_handlers, fast_path, migrate, openapi
 from tessera.attendee.endpoints import router as attendees_router
 from tessera.auth.middleware import AuthenticationMiddleware
 from tessera.config import Settings, get_settings
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(api)
     app.include_router(ops_router)
     app.include_router(ticket_page_router)
+    fast_path.install(app)
 
     exception_handlers.install(app)
     openapi.install(app)

@@ -21,6 +21,7 @@ from tessera.auth.dependencies import require
 from tessera.auth.service import Principal
 from tessera.contact.schemas import normalize_email
 from tessera.db import Connection
+from tessera.fast_path import fast_path
 from tessera.idempotency import runner
 from tessera.kit import clock
 from tessera.kit.http import data, json_response
@@ -38,6 +39,7 @@ DEFAULT_STATUSES = ("valid", "checked_in")
 
 
 @router.post("/attendees", status_code=201, response_model=AttendeesCreated)
+@fast_path
 async def create_attendees(
     event_id: str, body: AttendeeCreate, request: Request, principal: WriteAttendees
 ) -> Response:
@@ -51,6 +53,7 @@ async def create_attendees(
 
 
 @router.get("/attendees", response_model=AttendeePage)
+@fast_path
 async def list_attendees(
     event_id: str,
     request: Request,
@@ -99,6 +102,7 @@ async def list_attendees(
 
 
 @router.get("/attendees/{attendee_id}", response_model=AttendeeEnvelope)
+@fast_path
 async def get_attendee(
     event_id: str, attendee_id: str, request: Request, principal: ReadAttendees
 ) -> Response:

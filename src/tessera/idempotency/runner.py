@@ -17,6 +17,7 @@ from fastapi import Request, Response
 from tessera.auth.service import Principal
 from tessera.db import Connection, Database
 from tessera.errors import AppError, BadRequest, Conflict, Unprocessable
+from tessera.fast_path import PARSED_BODY
 from tessera.idempotency import store
 from tessera.kit import jsonutil
 from tessera.kit.http import JSON, json_response
@@ -96,6 +97,8 @@ def _replay(stored: Any, fingerprint: str) -> Response:
 
 async def _parsed_body(request: Request) -> Any:
     """The request's JSON (None when it has no body), read only when a key needs a fingerprint."""
+    if hasattr(request.state, PARSED_BODY):  # decoded once already, by the fast path
+        return getattr(request.state, PARSED_BODY)
     raw = await request.body()
     return jsonutil.loads(raw) if raw.strip() else None
 

@@ -1,0 +1,89 @@
+"""The hot endpoints are served by Tessera's fast path and still documented by FastAPI.
+
+Every other test of Create Attendee and Get Attendee goes through the fast path; these prove
+that it is the one installed, and what it must keep from FastAPI: the OpenAPI description,
+scope checks, and validation errors located in the body.
+"""
+
+from __future__ import annotations
+
+from fastapi.routing import APIRoute
+
+from tests.support import ApiClient
+
+FAST = {
+    ("GET", "/api/v1/events/{event_id}/attendees"),
+    ("POST", "/api/v1/events/{event_id}/attendees"),
+    ("GET", "/api/v1/events/{event_id}/attendees/{attendee_id}"),
+}
+
+
+def _served_by(api: ApiClient, method: str, path: str) -> str:
+    for route in api.app.routes:  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute) and route.path == path and method in route.methods:
+            return str(route.app.__qualname__)
+    raise AssertionError(f"no route {method} {path}")
+
+
+def test_the_hot_endpoints_are_served_by_the_fast_path(api: ApiClient) -> None:
+    for method, path in FAST:
+        assert _served_by(api, method, path).startswith("_handler"), (method, path)
+    # and nothing else is: the rest keep FastAPI's handler
+    assert not _served_by(api, "GET", "/api/v1/events/{event_id}").startswith("_handler")
+
+
+def test_openapi_still_documents_them(api: ApiClient) -> None:
+    schema = api.client.get("/openapi.json").json()
+    create = schema["paths"]["/api/v1/events/{event_id}/attendees"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/AttendeeCreate"
+    )
+    assert {p["name"] for p in create["parameters"]} >= {"event_id", "Idempotency-Key"}
+    get = schema["paths"]["/api/v1/events/{event_id}/attendees/{attendee_id}"]["get"]
+    assert {p["name"] for p in get["parameters"]} == {"event_id", "attendee_id"}
+
+
+def test_scopes_bind_on_the_fast_path(api: ApiClient) -> None:
+    reader = api.tenant("Reader", scope_list="attendees:read")
+    event = reader.api.tenant("Owner").make_event()  # any event: the scope check comes first
+    response = reader.post(
+        f"/api/v1/events/{event['id']}/attendees",
+        {"ticket_class_id": "x", "contact": {"email": "a@example.com"}},
+    )
+    assert response.status_code == 403
+    assert response.json()["required"] == "attendees:write"
+    writer_only = api.tenant("Writer", scope_list="events:read")
+    response = writer_only.get(f"/api/v1/events/{event['id']}/attendees/att_x")
+    assert response.status_code == 403
+    assert response.json()["required"] == "attendees:read"
+
+
+def test_validation_errors_name_fields_inside_the_body(api: ApiClient) -> None:
+    acme = api.tenant()
+    event = acme.make_event()
+    response = acme.post(
+        f"/api/v1/events/{event['id']}/attendees",
+        {"ticket_class_id": "x", "contact": {"email": "not an email"}, "quantity": 0},
+    )
+    assert response.status_code == 400
+    errors = response.json()["details"]["fieldErrors"]
+    assert set(errors) == {"contact.email", "quantity"}
+
+
+def test_query_errors_read_as_fastapi_gives_them(api: ApiClient) -> None:
+    """The event list is served by FastAPI, the attendee list by the fast path: the same bad
+    pagination gets the same answer from both."""
+    acme = api.tenant()
+    event = acme.make_event()
+    attendees = f"/api/v1/events/{event['id']}/attendees"
+    for query in ("page=0", "page_size=201", "page=x", "page=0&page_size=0", "page=1.5"):
+        fast = acme.get(f"{attendees}?{query}")
+        assert fast.status_code == 400, query
+        assert fast.json() == acme.get(f"/api/v1/events?{query}").json(), query
+    errors = acme.get(f"{attendees}?q={'x' * 201}&page=0").json()["details"]["fieldErrors"]
+    assert errors == {
+        "q": ["String should have at most 200 characters"],
+        "page": ["Input should be greater than or equal to 1"],
+    }
+    ok = acme.get(f"{attendees}?page=2&page_size=1&status=valid").json()
+    assert ok["pagination"] == {"total": 0, "page": 2, "page_size": 1, "total_pages": 0}
