@@ -3,6 +3,7 @@
     python bench/run.py            # the full run (≈ 8 minutes): make bench
     python bench/run.py --quick    # shorter runs (≈ 4 minutes): make bench-quick
     python bench/run.py --smoke    # seconds; proves the harness works (part of the test suite)
+    python bench/run.py --soak 1000000   # RSS over a million creates (≈ 15 minutes)
 
 For every scenario it prints req/s, p50/p95/p99 latency, non-2xx responses, server CPU µs per
 request, SQL statements per request and server RSS; appends one JSON line per scenario to
@@ -688,6 +689,50 @@ def _store_replays(port: int, key: str, pop: Population, count: int) -> list[tup
     return stored
 
 
+def run_soak(total: int, profile: Profile, workdir: Path) -> int:
+    """Create Attendee on SQLite until ``total`` requests have been served, with the server's
+    RSS read after every minute of load: the goal is a flat line under 150 MB."""
+    url = fresh_database("sqlite", workdir)
+    env = {
+        **os.environ,
+        "TESSERA_DATABASE_URL": url,
+        "TESSERA_ACCESS_LOG": "false",
+        "TESSERA_RATE_LIMIT_PER_MINUTE": "0",
+        "TESSERA_MAIL_DIR": str(workdir / "mail"),
+    }
+    subprocess.run([str(TESSERA), "db", "upgrade"], env=env, check=True, capture_output=True)
+    org = cli(env, "orgs", "create", "Soak")["id"]
+    key = cli(env, "keys", "create", "--org", org, "--name", "soak")
+    pop = asyncio.run(_populate(url, org, key["id"], profile, spread=1))
+    servers = Servers(env, workdir, 1, False)
+    served, errors, samples = 0, 0, []
+    minute = 1 if profile.name == "smoke" else 60  # the smoke run's "minutes" are seconds
+    try:
+        servers.wait_ready()
+        chunk = 0
+        while served < total:
+            script = create_script(key["key"], [(pop.hot_event_id, pop.hot_class_id)], f"s{chunk}")
+            figures = drive(servers, [script], minute, profile.connections, workdir)
+            served += figures["requests"]
+            errors += figures["non2xx"] + figures["socket_errors"]
+            rss = max(_rss_mb(pid) for pid in servers.worker_pids())
+            samples.append(round(rss, 1))
+            log(
+                f"  soak: {served:,}/{total:,} creates, "
+                f"{figures['requests'] / minute:,.0f} req/s, RSS {rss:.1f} MB"
+            )
+            chunk += 1
+    finally:
+        servers.stop()
+    verified = asyncio.run(_verify(url))
+    log(
+        f"soak: {served:,} creates, {errors} errors, RSS per minute (MB): {samples}, "
+        f"counters {'OK' if verified else 'MISMATCH'}"
+    )
+    print("BENCH_SOAK " + json.dumps({"creates": served, "errors": errors, "rss_mb": samples}))
+    return 0 if verified and not errors else 1
+
+
 def write_reports(results: list[Result], profile: Profile) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     out = HERE / "results"
@@ -735,6 +780,12 @@ def main() -> int:
         type=Path,
         help="sample the servers with py-spy during each measured run; stacks go to DIR",
     )
+    parser.add_argument(
+        "--soak",
+        metavar="N",
+        type=int,
+        help="instead of the scenarios: N Create Attendee requests on SQLite, RSS every minute",
+    )
     args = parser.parse_args()
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     if args.profile is not None:
@@ -743,6 +794,9 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
         return 2
+    if args.soak:
+        with tempfile.TemporaryDirectory(prefix="tessera-soak-") as tmp:
+            return run_soak(args.soak, profile, Path(tmp))
     results: list[Result] = []
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmp:

@@ -37,3 +37,21 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
         assert result["rss_mb"], result
     create = next(r for r in results if r["scenario"] == "create-hot")
     assert create["verified"] is True
+
+
+@pytest.mark.slow
+def test_soak_mode_runs_and_reports_rss() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--soak", "200"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_SOAK "))
+    soak = json.loads(line.removeprefix("BENCH_SOAK "))
+    assert soak["creates"] >= 200
+    assert soak["errors"] == 0
+    assert soak["rss_mb"] and all(rss > 0 for rss in soak["rss_mb"])
