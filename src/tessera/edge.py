@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +26,7 @@ from tessera.errors import (
     RateLimited,
     UnsupportedMediaType,
 )
+from tessera.kit import ids
 from tessera.kit.jsonutil import dumps
 from tessera.ratelimit.policy import RateLimiter
 
@@ -125,7 +125,7 @@ class EdgeMiddleware:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = (incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex).encode()
+        request_id = (incoming if _VALID_REQUEST_ID.match(incoming) else ids.request_id()).encode()
         status_holder = [500]
         started_response = False
         is_api = scope["path"].startswith("/api/")

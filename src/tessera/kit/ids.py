@@ -111,6 +111,11 @@ def api_key_id() -> str:
     return "key_" + random_string(20)
 
 
+def request_id() -> str:
+    """128 random bits in hex: an X-Request-Id for a request that brought none."""
+    return _pool.take(16).hex()
+
+
 def barcode() -> str:
     # 20 characters of a 32-letter alphabet: 100 bits, independent of the ticket ID.
     return random_string(20, BARCODE_ALPHABET)
