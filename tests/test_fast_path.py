@@ -7,8 +7,14 @@ scope checks, and validation errors located in the body.
 
 from __future__ import annotations
 
-from fastapi.routing import APIRoute
+from typing import Annotated, Any
 
+import pytest
+from fastapi import Body, FastAPI, Header, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from tessera.fast_path import fast_path, install
 from tests.support import ApiClient
 
 FAST = {
@@ -58,6 +64,18 @@ def test_scopes_bind_on_the_fast_path(api: ApiClient) -> None:
     assert response.json()["required"] == "attendees:read"
 
 
+def test_malformed_json_is_400_before_the_scope_check_as_in_fastapi(api: ApiClient) -> None:
+    """FastAPI decodes the body before it runs dependencies: a read-only key sending broken
+    JSON hears about the JSON, on Create Event (FastAPI) and Create Attendee (fast path)."""
+    owner = api.tenant("Owner")
+    event = owner.make_event()
+    reader = api.tenant("Reader", scope_list="attendees:read,events:read")
+    for path in ("/api/v1/events", f"/api/v1/events/{event['id']}/attendees"):
+        response = reader.post(path, content=b"{", headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, path
+        assert response.json()["code"] == "malformed_json", path
+
+
 def test_validation_errors_name_fields_inside_the_body(api: ApiClient) -> None:
     acme = api.tenant()
     event = acme.make_event()
@@ -82,8 +100,34 @@ def test_query_errors_read_as_fastapi_gives_them(api: ApiClient) -> None:
         assert fast.json() == acme.get(f"/api/v1/events?{query}").json(), query
     errors = acme.get(f"{attendees}?q={'x' * 201}&page=0").json()["details"]["fieldErrors"]
     assert errors == {
-        "q": ["String should have at most 200 characters"],
         "page": ["Input should be greater than or equal to 1"],
+        "q": ["String should have at most 200 characters"],
     }
+    assert list(errors) == ["page", "q"]  # FastAPI's order: the dependency's errors first
     ok = acme.get(f"{attendees}?page=2&page_size=1&status=valid").json()
     assert ok["pagination"] == {"total": 0, "page": 2, "page_size": 1, "total_pages": 0}
+
+
+class Thing(BaseModel):
+    name: str
+
+
+async def typed_path(thing_id: int) -> Response:
+    return Response()
+
+
+async def embedded(thing_id: str, thing: Annotated[Thing, Body(embed=True)]) -> Response:
+    return Response()
+
+
+async def header(thing_id: str, x_tag: Annotated[str, Header()]) -> Response:
+    return Response()
+
+
+@pytest.mark.parametrize("endpoint", [typed_path, embedded, header])
+def test_shapes_the_fast_path_cannot_serve_are_refused_at_startup(endpoint: Any) -> None:
+    """A marked endpoint the fast path would serve wrongly stops the app from starting."""
+    app = FastAPI()
+    app.add_api_route("/things/{thing_id}", fast_path(endpoint), methods=["POST"])
+    with pytest.raises(TypeError):
+        install(app)

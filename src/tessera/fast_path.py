@@ -79,8 +79,13 @@ def _plan(route: APIRoute) -> _Plan:
         if sub.call is None or sub.name is None:
             raise TypeError(f"{where}: unnamed dependency")
         calls.append((sub.name, sub.call, tuple(sub.query_params)))
-    if len(dependant.body_params) > 1:
-        raise TypeError(f"{where}: the fast path takes one body model")
+    body = dependant.body_params
+    if len(body) > 1 or (
+        body and (getattr(body[0].field_info, "embed", False) or not body[0].required)
+    ):
+        raise TypeError(f"{where}: the fast path takes one required, unembedded body model")
+    if any(field.field_info.annotation is not str for field in dependant.path_params):
+        raise TypeError(f"{where}: the fast path passes path parameters on as plain strings")
     return _Plan(
         endpoint=route.endpoint,
         request_name=dependant.request_param_name,
@@ -107,32 +112,51 @@ def _refuse_unsupported(dependant: Dependant, where: str) -> None:
 def _handler(plan: _Plan) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
+        # FastAPI's order: the body is decoded first (malformed JSON is a 400 whoever sends it),
+        # then the scope is checked, then parameters and body are validated together.
+        decoded = _MISSING
+        if plan.body is not None:
+            raw = await request.body()
+            if raw:
+                decoded = _decode(raw)
+                setattr(request.state, PARSED_BODY, decoded)
         arguments: dict[str, Any] = dict(scope["path_params"])
         if plan.request_name:
             arguments[plan.request_name] = request
         for name, resource, level in plan.scopes:
             arguments[name] = authorize(request, resource, level)
+        errors: list[Any] = []
         if plan.queries or plan.calls:
-            arguments.update(_queries(plan, request))
+            errors.extend(_queries(plan, request, arguments))
         if plan.body is not None:
-            arguments[plan.body.name] = _validated_body(request, await request.body(), plan.body)
+            body, failed = _validated_body(decoded, plan.body)
+            arguments[plan.body.name] = body
+            errors.extend(failed)
+        if errors:
+            raise RequestValidationError(errors)
         response = await plan.endpoint(**arguments)
         await response(scope, receive, send)
 
     return app
 
 
-def _queries(plan: _Plan, request: Request) -> dict[str, Any]:
+_MISSING: Any = object()
+
+
+def _queries(plan: _Plan, request: Request, arguments: dict[str, Any]) -> list[Any]:
+    """Adds the query arguments; returns the validation errors, the dependencies' first (the
+    order FastAPI reports them in)."""
     received = request.query_params
-    values, errors = _validated(plan.queries, received)
+    errors: list[Any] = []
     for name, call, fields in plan.calls:
         given, failed = _validated(fields, received)
         errors.extend(failed)
         if not failed:
-            values[name] = call(**given)
-    if errors:
-        raise RequestValidationError(errors)
-    return values
+            arguments[name] = call(**given)
+    values, failed = _validated(plan.queries, received)
+    arguments.update(values)
+    errors.extend(failed)
+    return errors
 
 
 def _validated(fields: Sequence[ModelField], received: Any) -> tuple[dict[str, Any], list[Any]]:
@@ -142,19 +166,15 @@ def _validated(fields: Sequence[ModelField], received: Any) -> tuple[dict[str, A
     return values, list(errors)
 
 
-def _validated_body(request: Request, raw: bytes, field: ModelField) -> Any:
-    """The body as FastAPI would validate it: an empty body is a missing one; locations start
-    with ``body``; a non-object is ``model_attributes_type``."""
-    if not raw:
-        raise RequestValidationError(
-            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
-        )
-    value = _decode(raw)
-    setattr(request.state, PARSED_BODY, value)
-    validated, errors = field.validate(value, {}, loc=("body",))
-    if errors:
-        raise RequestValidationError(errors if isinstance(errors, list) else [errors])
-    return validated
+def _validated_body(decoded: Any, field: ModelField) -> tuple[Any, list[Any]]:
+    """The body as FastAPI validates it: an empty body is a missing one; locations start with
+    ``body``; a non-object is ``model_attributes_type``."""
+    if decoded is _MISSING:
+        return None, [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+    validated, errors = field.validate(decoded, {}, loc=("body",))
+    if not errors:
+        return validated, []
+    return None, errors if isinstance(errors, list) else [errors]
 
 
 def _decode(raw: bytes) -> Any:
