@@ -61,7 +61,10 @@ async def _claim_seats(
         approval = claimed["require_approval"] or claimed["event_requires_approval"]
         status = "pending_approval" if approval else "valid"
     if claimed["seats"]:
-        await seats.take_event(conn, event_id, claimed["seats"])
+        if claimed["event_claimed"] is None:  # SQLite: not taken by the claim itself
+            await seats.take_event(conn, event_id, claimed["seats"])
+        elif not claimed["event_claimed"]:
+            raise await seats.event_full(conn, event_id)
     return claimed, status
 
 

@@ -12,12 +12,15 @@ async def class_full(conn: Connection, class_id: str) -> CapacityExceeded:
     return CapacityExceeded(await repository.class_remaining(conn, class_id), "ticket_class")
 
 
+async def event_full(conn: Connection, event_id: str) -> CapacityExceeded:
+    return CapacityExceeded(await repository.event_remaining(conn, event_id), "event")
+
+
 async def take_event(conn: Connection, event_id: str, seats: int) -> None:
     """Take ``seats`` in the event, or raise 409 ``capacity_exceeded`` (rolling back the
     class seats the transaction already took)."""
     if not await repository.take_event_seats(conn, event_id, seats):
-        remaining = await repository.event_remaining(conn, event_id)
-        raise CapacityExceeded(remaining, "event")
+        raise await event_full(conn, event_id)
 
 
 async def take(conn: Connection, class_id: str, event_id: str, seats: int) -> None:
