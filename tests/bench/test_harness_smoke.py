@@ -13,12 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
-def test_benchmark_harness_runs_and_verifies_counters() -> None:
+def run_harness(*args: str) -> str:
+    """``bench/run.py --smoke ARGS``; its standard output, once it has exited cleanly."""
     if shutil.which("wrk") is None:
         pytest.fail("wrk is not installed (apt-get install wrk); .ci/run installs it")
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--database", "sqlite"],
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -26,7 +26,13 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
         check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_SUMMARY "))
+    return out.stdout
+
+
+@pytest.mark.slow
+def test_benchmark_harness_runs_and_verifies_counters() -> None:
+    stdout = run_harness("--database", "sqlite")
+    line = next(x for x in stdout.splitlines() if x.startswith("BENCH_SUMMARY "))
     results = json.loads(line.removeprefix("BENCH_SUMMARY "))
     scenarios = {r["scenario"] for r in results}
     assert {"create-hot", "replay", "list", "get"} <= scenarios
@@ -41,16 +47,8 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
 
 @pytest.mark.slow
 def test_soak_mode_runs_and_reports_rss() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--soak", "200"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        check=False,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_SOAK "))
+    stdout = run_harness("--soak", "200")
+    line = next(x for x in stdout.splitlines() if x.startswith("BENCH_SOAK "))
     soak = json.loads(line.removeprefix("BENCH_SOAK "))
     assert soak["creates"] >= 200
     assert soak["errors"] == 0
