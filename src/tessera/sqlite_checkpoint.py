@@ -11,8 +11,9 @@ serving.
 The writer keeps its own ``wal_autocheckpoint`` as a backstop. A log can only restart from its
 beginning once every frame in it is copied back, which under continuous writes a concurrent
 checkpoint never quite catches; when the log reaches the backstop size, the writer's own
-checkpoint finds nearly everything already copied, copies the last few frames and lets the log
-restart. If this thread ever stops, that backstop is exactly SQLite's default behaviour.
+checkpoint finds most of it already copied, copies the rest and lets the log restart. If this
+thread ever stops, commits checkpoint as SQLite does by default, only at the backstop's size
+(``tessera.db.BACKSTOP_CHECKPOINT_PAGES``) instead of SQLite's 1,000 pages.
 """
 
 from __future__ import annotations
