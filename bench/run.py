@@ -5,10 +5,12 @@
     python bench/run.py --smoke    # seconds; proves the harness works (part of the test suite)
     python bench/run.py --soak 1000000   # RSS over a million creates (≈ 15 minutes)
 
-For every scenario it prints req/s, p50/p95/p99 latency, non-2xx responses, server CPU µs per
-request, SQL statements per request and server RSS; appends one JSON line per scenario to
-bench/results/results.jsonl and writes a Markdown table to bench/RESULTS.md (not for --smoke).
-After each create scenario it checks that ticket rows equal the seat counters.
+For every scenario it prints req/s, p50/p95/p99 latency, non-2xx responses, CPU µs per request
+(of the servers, of PostgreSQL, of wrk), SQL statements per request and server RSS; appends one
+JSON line per scenario to bench/results/results.jsonl and writes a Markdown table to
+bench/RESULTS.md (not for --smoke). After each create scenario it checks that ticket rows equal the
+seat counters. On SQLite it also measures the create's floor: its statements replayed without HTTP
+(bench/floor.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -36,6 +39,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import floor
 from bench.populate import Population, populate
 from tessera import db as tessera_db
 from tessera.db import create_database
@@ -56,13 +60,22 @@ class Profile:
     attendees: int  # population of the big event (and of contacts, payments)
     stored_keys: int
     connections: int = 32
+    floor_creates: int = 5_000  # replays of a create's statements for the SQLite floor
     py_spy_dir: Path | None = None  # --profile: py-spy samples of each serving process
 
 
 PROFILES = {
     "full": Profile("full", duration=20, warmup=5, attendees=100_000, stored_keys=100_000),
     "quick": Profile("quick", duration=6, warmup=2, attendees=100_000, stored_keys=100_000),
-    "smoke": Profile("smoke", duration=1, warmup=0, attendees=500, stored_keys=500, connections=4),
+    "smoke": Profile(
+        "smoke",
+        duration=1,
+        warmup=0,
+        attendees=500,
+        stored_keys=500,
+        connections=4,
+        floor_creates=100,
+    ),
 }
 
 
@@ -78,7 +91,9 @@ class Result:
     p99_ms: float = 0.0
     non_2xx: int = 0
     socket_errors: int = 0
-    cpu_us_per_request: float = 0.0
+    cpu_us_per_request: float = 0.0  # the Tessera servers'
+    database_cpu_us_per_request: float | None = None  # PostgreSQL's processes'
+    load_cpu_us_per_request: float | None = None  # wrk's
     statements_per_request: float | None = None
     rss_mb: list[float] = field(default_factory=list)
     verified: bool | None = None
@@ -125,6 +140,23 @@ def _cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime + stime
     return total / CLOCK_TICKS
+
+
+def _postgres_pids() -> list[int]:
+    """Every PostgreSQL process on the machine (backends, WAL writer, checkpointer...)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+    return pids
+
+
+def _children_cpu_seconds() -> float:
+    """CPU of this process's exited children: around a load run, that is wrk's."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _rss_mb(pid: int) -> float:
@@ -416,8 +448,9 @@ async def _populate(url: str, org: str, key_id: str, profile: Profile, spread: i
 
 def statements_per_request(
     url: str, key: str, pop: Population, samples: int = 50
-) -> dict[str, float]:
-    """Statements each kind of request sends, counted in-process over real requests."""
+) -> tuple[dict[str, float], list[floor.Recorded]]:
+    """Statements each kind of request sends, counted in-process over real requests; and the
+    statements of two more creates, recorded (SQLite only) for the floor measurement."""
     from fastapi.testclient import TestClient
 
     from tessera.app import create_app
@@ -457,6 +490,20 @@ def statements_per_request(
                 create_path, json=body(i), headers={**headers, "Idempotency-Key": f"{nonce}-{i}"}
             ),
         )
+        recorded: list[floor.Recorded] = []
+        if url.startswith("sqlite"):
+            for i in (samples + 1, samples + 2):
+                tessera_db.STATEMENTS.recording = []
+                try:
+                    response = client.post(
+                        create_path,
+                        json=body(i),
+                        headers={**headers, "Idempotency-Key": f"{nonce}-{i}"},
+                    )
+                    assert response.status_code == 201, response.text
+                    recorded.append(tessera_db.STATEMENTS.recording)
+                finally:
+                    tessera_db.STATEMENTS.recording = None
         measure(
             "replay",
             lambda i: client.post(
@@ -477,7 +524,33 @@ def statements_per_request(
                 headers=headers,
             ),
         )
-    return counts
+    return counts, recorded
+
+
+def run_floor(url: str, recorded: list[floor.Recorded], profile: Profile) -> list[Result]:
+    """The SQLite create floor (bench/floor.py): as the schema is, then with the indexes that
+    serve only reads dropped. The database is not used afterwards."""
+    path = url.removeprefix("sqlite:///")
+    steps = floor.steps_of(*recorded)
+    results = []
+    for name in ("create-floor", "create-floor-unique-indexes-only"):
+        if name != "create-floor":
+            dropped = floor.drop_read_only_indexes(path)
+            log(f"-- sqlite {name}: dropped {len(dropped)} indexes ({', '.join(dropped)})")
+        else:
+            log(f"-- sqlite {name}: a create's {len(steps)} statements replayed without HTTP")
+        measured = floor.measure(path, steps, profile.floor_creates, profile.floor_creates // 10)
+        result = Result(name, "sqlite", 1)
+        result.requests = measured.creates
+        result.rps = 1e6 / measured.wall_us
+        result.cpu_us_per_request = measured.cpu_us
+        result.statements_per_request = float(len(steps))
+        results.append(result)
+        log(
+            f"   {result.rps:8.0f} creates/s  CPU {measured.cpu_us:.0f} µs per create "
+            f"(one thread; at most {1e6 / measured.cpu_us:,.0f} creates/s on one core)"
+        )
+    return results
 
 
 # -- scenarios --------------------------------------------------------------------------------
@@ -488,6 +561,13 @@ GOALS = {
     ("create", "postgresql", "hot"): "≥ 1,000 req/s, p99 ≤ 100 ms",
     ("replay", "sqlite", ""): "≥ 4,000 req/s",
     ("list", "sqlite", ""): "≥ 1,500 req/s, p99 ≤ 50 ms",
+}
+GOAL_RATES = {
+    ("create", "sqlite", "hot"): 2_500,
+    ("create", "postgresql", "spread"): 2_000,
+    ("create", "postgresql", "hot"): 1_000,
+    ("replay", "sqlite", ""): 4_000,
+    ("list", "sqlite", ""): 1_500,
 }
 
 
@@ -521,7 +601,7 @@ def run_database(
         log(f"\n== {kind}: migrating and populating")
         org, key = migrated_with_key(env)
         pop = asyncio.run(_populate(url, org, key["id"], profile, spread=64))
-        statements = statements_per_request(url, key["key"], pop)
+        statements, recorded = statements_per_request(url, key["key"], pop)
         log(
             "  SQL statements per request: "
             + ", ".join(f"{k} {v:.1f}" for k, v in statements.items())
@@ -561,6 +641,8 @@ def run_database(
                     url,
                 )
             )
+        if recorded and (not only or "create" in only):
+            results.extend(run_floor(url, recorded, profile))
     finally:
         drop_database(url)
 
@@ -606,10 +688,15 @@ def run_scenario(
         if profile.warmup:
             warm = [s.replace(nonce, nonce + "w") for s in scripts]
             drive(servers, warm, profile.warmup, profile.connections, workdir)
+        database_pids = _postgres_pids() if kind == "postgresql" else []
         cpu_before = _cpu_seconds(servers.pids())
+        database_before = _cpu_seconds(database_pids)
         with _sampled(servers, profile, f"{kind}-{result_name(scenario, variant)}"):
+            load_before = _children_cpu_seconds()
             figures = drive(servers, scripts, profile.duration, profile.connections, workdir)
+            load = _children_cpu_seconds() - load_before
         cpu = _cpu_seconds(servers.pids()) - cpu_before
+        database = _cpu_seconds(database_pids) - database_before
         result = Result(result_name(scenario, variant), kind, processes)
         result.requests = figures["requests"]
         result.rps = figures["requests"] / (figures["duration_us"] / 1e6)
@@ -618,7 +705,11 @@ def run_scenario(
         result.p99_ms = figures["p99"] / 1000
         result.non_2xx = figures["non2xx"]
         result.socket_errors = figures["socket_errors"]
-        result.cpu_us_per_request = cpu / max(1, result.requests) * 1e6
+        per_request = 1e6 / max(1, result.requests)
+        result.cpu_us_per_request = cpu * per_request
+        result.load_cpu_us_per_request = load * per_request
+        if database_pids:
+            result.database_cpu_us_per_request = database * per_request
         result.statements_per_request = statements.get(scenario)
         result.rss_mb = [round(_rss_mb(pid), 1) for pid in servers.worker_pids()]
         result.goal = GOALS.get((scenario, kind, variant), "")
@@ -636,7 +727,29 @@ def run_scenario(
             else ""
         )
     )
+    log("   " + cpu_budget(result, GOAL_RATES.get((scenario, kind, variant))))
     return result
+
+
+def cpu_budget(result: Result, goal_rate: int | None) -> str:
+    """Where the CPU of a request went, beside what the goal's rate leaves for it."""
+    parts = [f"Tessera {result.cpu_us_per_request:,.0f}"]
+    if result.database_cpu_us_per_request is not None:
+        parts.append(f"PostgreSQL {result.database_cpu_us_per_request:,.0f}")
+    parts.append(f"wrk {result.load_cpu_us_per_request or 0:,.0f}")
+    total = (
+        result.cpu_us_per_request
+        + (result.database_cpu_us_per_request or 0)
+        + (result.load_cpu_us_per_request or 0)
+    )
+    line = f"CPU per request (µs): {' + '.join(parts)} = {total:,.0f}"
+    if goal_rate:
+        cores = os.cpu_count() or 1
+        budget = cores * 1e6 / goal_rate
+        line += f"; at the goal's {goal_rate:,} req/s, {cores} cores leave {budget:,.0f}"
+        if result.processes == 1:
+            line += f", and one process's core {1e6 / goal_rate:,.0f} for Tessera"
+    return line
 
 
 def result_name(scenario: str, variant: str) -> str:
@@ -655,6 +768,9 @@ def _sampled(servers: Servers, profile: Profile, name: str) -> Iterator[None]:
             [
                 str(Path(sys.executable).parent / "py-spy"),
                 "record",
+                "--rate",
+                os.environ.get("BENCH_PY_SPY_RATE", "100"),
+                *(["--native"] if os.environ.get("BENCH_PY_SPY_NATIVE") else []),
                 "--format",
                 "raw",
                 "--duration",
@@ -746,16 +862,20 @@ def write_reports(results: list[Result], profile: Profile) -> None:
             lines.write(json.dumps({"at": stamp, "profile": profile.name, **asdict(result)}) + "\n")
     rows = [
         "| scenario | database | processes | req/s | p50 ms | p95 ms | p99 ms | non-2xx | "
-        "CPU µs/req | SQL/req | RSS MB | counters | goal |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "CPU µs/req | PostgreSQL CPU µs/req | wrk CPU µs/req | SQL/req | RSS MB | counters | "
+        "goal |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in results:
         statements = f"{r.statements_per_request:.1f}" if r.statements_per_request else "-"
         verified = "" if r.verified is None else ("OK" if r.verified else "MISMATCH")
+        database = f"{r.database_cpu_us_per_request:.0f}" if r.database_cpu_us_per_request else "-"
+        load = f"{r.load_cpu_us_per_request:.0f}" if r.load_cpu_us_per_request else "-"
         rows.append(
             f"| {r.scenario} | {r.database} | {r.processes} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
             f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} | {r.cpu_us_per_request:.0f} | "
-            f"{statements} | {', '.join(str(m) for m in r.rss_mb)} | {verified} | {r.goal} |"
+            f"{database} | {load} | {statements} | {', '.join(str(m) for m in r.rss_mb)} | "
+            f"{verified} | {r.goal} |"
         )
     header = (
         f"# Benchmark results\n\nLast run: {stamp}, profile `{profile.name}` "

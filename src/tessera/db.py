@@ -51,10 +51,16 @@ class IntegrityViolation(Exception):
 
 
 class StatementCounter:
-    """Counts statements sent, so the benchmark can report statements per request."""
+    """Counts statements sent, so the benchmark can report statements per request.
+
+    While ``recording`` is a list, SQLite statements are also kept there as (SQL, arguments,
+    whether a transaction was open): the benchmark replays a Create Attendee's statements
+    without HTTP to measure SQLite's own share of a request (bench/floor.py).
+    """
 
     def __init__(self) -> None:
         self.count = 0
+        self.recording: list[tuple[str, tuple[Any, ...], bool]] | None = None
 
 
 STATEMENTS = StatementCounter()
@@ -73,8 +79,10 @@ class _SqliteConnection:
     def __init__(self, raw: sqlite3.Connection) -> None:
         self._raw = raw
 
-    def _run(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+    def _run(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         STATEMENTS.count += 1
+        if STATEMENTS.recording is not None:
+            STATEMENTS.recording.append((sql, args, self._raw.in_transaction))
         try:
             return self._raw.execute(_to_sqlite(sql), args)
         except sqlite3.IntegrityError as exc:

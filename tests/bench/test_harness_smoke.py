@@ -34,15 +34,22 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
     stdout = run_harness("--database", "sqlite")
     line = next(x for x in stdout.splitlines() if x.startswith("BENCH_SUMMARY "))
     results = json.loads(line.removeprefix("BENCH_SUMMARY "))
-    scenarios = {r["scenario"] for r in results}
-    assert {"create-hot", "replay", "list", "get"} <= scenarios
-    for result in results:
+    served = [r for r in results if not r["scenario"].startswith("create-floor")]
+    assert {r["scenario"] for r in served} == {"create-hot", "replay", "list", "get"}
+    for result in served:
         assert result["requests"] > 0, result
         assert result["non_2xx"] == 0, result
         assert result["statements_per_request"] is not None
         assert result["rss_mb"], result
+        assert result["load_cpu_us_per_request"] > 0, result  # wrk's CPU is measured
     create = next(r for r in results if r["scenario"] == "create-hot")
     assert create["verified"] is True
+    floors = {r["scenario"]: r for r in results if r["scenario"].startswith("create-floor")}
+    assert set(floors) == {"create-floor", "create-floor-unique-indexes-only"}
+    for result in floors.values():  # the create's own statements, replayed
+        assert result["statements_per_request"] == create["statements_per_request"]
+        assert result["requests"] > 0 and result["cpu_us_per_request"] > 0
+    assert "CPU per request (µs): Tessera" in stdout
 
 
 @pytest.mark.slow
