@@ -121,16 +121,23 @@ def serve(host: str, port: int, workers: int) -> None:
         f"Tessera listening on http://{host}:{port} (database: {redacted(settings.database_url)})",
         err=True,
     )
-    uvicorn.run(
-        "tessera.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="warning",
-        proxy_headers=False,
-    )
+    uvicorn.run("tessera.app:create_app_from_env", **server_options(host, port, workers))
+
+
+def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """How ``tessera serve`` runs uvicorn."""
+    from tessera.http_protocol import HttpToolsOneWrite
+
+    return {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "access_log": False,
+        "log_level": "warning",
+        "proxy_headers": False,
+        "http": HttpToolsOneWrite,  # one write per response, not two
+    }
 
 
 @main.command()
