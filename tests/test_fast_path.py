@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pytest
-from fastapi import Body, FastAPI, Header, Response
+from fastapi import Body, FastAPI, Header, Query, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from tessera.fast_path import fast_path, install
@@ -124,10 +126,65 @@ async def header(thing_id: str, x_tag: Annotated[str, Header()]) -> Response:
     return Response()
 
 
-@pytest.mark.parametrize("endpoint", [typed_path, embedded, header])
+async def query_model(thing_id: str, thing: Annotated[Thing, Query()]) -> Response:
+    return Response()
+
+
+@pytest.mark.parametrize("endpoint", [typed_path, embedded, header, query_model])
 def test_shapes_the_fast_path_cannot_serve_are_refused_at_startup(endpoint: Any) -> None:
     """A marked endpoint the fast path would serve wrongly stops the app from starting."""
     app = FastAPI()
     app.add_api_route("/things/{thing_id}", fast_path(endpoint), methods=["POST"])
     with pytest.raises(TypeError):
         install(app)
+
+
+def _echo_queries(
+    tags: Annotated[list[str], Query()],
+    colors: Annotated[list[str], Query()] = ["red"],  # noqa: B006 - FastAPI copies defaults
+    limit: Annotated[int, Query(ge=1)] = 10,
+    name: Annotated[str | None, Query(max_length=3)] = None,
+) -> dict[str, Any]:
+    return {"tags": tags, "colors": colors, "limit": limit, "name": name}
+
+
+async def fastapi_served(
+    tags: Annotated[list[str], Query()],
+    colors: Annotated[list[str], Query()] = ["red"],  # noqa: B006
+    limit: Annotated[int, Query(ge=1)] = 10,
+    name: Annotated[str | None, Query(max_length=3)] = None,
+) -> Response:
+    return JSONResponse(_echo_queries(tags, colors, limit, name))
+
+
+@fast_path
+async def fast_served(
+    tags: Annotated[list[str], Query()],
+    colors: Annotated[list[str], Query()] = ["red"],  # noqa: B006
+    limit: Annotated[int, Query(ge=1)] = 10,
+    name: Annotated[str | None, Query(max_length=3)] = None,
+) -> Response:
+    return JSONResponse(_echo_queries(tags, colors, limit, name))
+
+
+def test_query_parameters_read_as_fastapi_reads_them() -> None:
+    """Repeated parameters fill lists, absent ones take their defaults or are missing, and
+    errors carry FastAPI's locations: the same answers from FastAPI and the fast path."""
+    app = FastAPI()
+    app.add_api_route("/fastapi", fastapi_served, methods=["GET"])
+    app.add_api_route("/fast", fast_served, methods=["GET"])
+    install(app)
+    queries = [
+        "tags=a&tags=b&colors=blue&colors=green&limit=3&name=abc",
+        "tags=a",  # the defaults
+        "",  # a required list missing
+        "tags=a&limit=0&name=abcd",  # two errors, in declaration order
+        "tags=a&limit=x",
+    ]
+    with TestClient(app) as client:
+        for query in queries:
+            fast = client.get(f"/fast?{query}")
+            slow = client.get(f"/fastapi?{query}")
+            assert (fast.status_code, fast.json()) == (slow.status_code, slow.json()), query
+        assert client.get("/fast?tags=a&tags=b").json()["tags"] == ["a", "b"]
+        assert client.get("/fast?tags=a").json()["colors"] == ["red"]

@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, Response
-from fastapi._compat import ModelField
+from fastapi._compat import ModelField, is_sequence_field
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_params_to_args
+from fastapi.dependencies.utils import _validate_value_with_model_field
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tessera.auth.dependencies import authorize
@@ -46,14 +48,23 @@ def fast_path(endpoint: Endpoint) -> Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class _Query:
+    """One query parameter, with what FastAPI would work out about it on every request."""
+
+    field: ModelField
+    sequence: bool  # read with getlist
+    loc: tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     """How to resolve one endpoint's arguments, read off its FastAPI declaration."""
 
     endpoint: Endpoint
     request_name: str | None
     scopes: tuple[tuple[str, str, str], ...]  # (argument, resource, level)
-    queries: tuple[ModelField, ...]
-    calls: tuple[tuple[str, Callable[..., Any], tuple[ModelField, ...]], ...]
+    queries: tuple[_Query, ...]
+    calls: tuple[tuple[str, Callable[..., Any], tuple[_Query, ...]], ...]
     body: ModelField | None
 
 
@@ -78,7 +89,7 @@ def _plan(route: APIRoute) -> _Plan:
             raise TypeError(f"{where}: the fast path calls only query-parameter dependencies")
         if sub.call is None or sub.name is None:
             raise TypeError(f"{where}: unnamed dependency")
-        calls.append((sub.name, sub.call, tuple(sub.query_params)))
+        calls.append((sub.name, sub.call, _queries_of(sub.query_params, where)))
     body = dependant.body_params
     if len(body) > 1 or (
         body and (getattr(body[0].field_info, "embed", False) or not body[0].required)
@@ -90,9 +101,20 @@ def _plan(route: APIRoute) -> _Plan:
         endpoint=route.endpoint,
         request_name=dependant.request_param_name,
         scopes=tuple(scopes),
-        queries=tuple(dependant.query_params),
+        queries=_queries_of(dependant.query_params, where),
         calls=tuple(calls),
         body=route.body_field,
+    )
+
+
+def _queries_of(fields: Sequence[ModelField], where: str) -> tuple[_Query, ...]:
+    """FastAPI asks each request whether a parameter is a list (typing introspection: a tenth
+    of a list request's CPU); the answer is fixed, so it is asked once here."""
+    for field in fields:
+        if isinstance(field.type_, type) and issubclass(field.type_, BaseModel):
+            raise TypeError(f"{where}: the fast path does not read query parameter models")
+    return tuple(
+        _Query(field, is_sequence_field(field), ("query", field.alias)) for field in fields
     )
 
 
@@ -159,11 +181,24 @@ def _queries(plan: _Plan, request: Request, arguments: dict[str, Any]) -> list[A
     return errors
 
 
-def _validated(fields: Sequence[ModelField], received: Any) -> tuple[dict[str, Any], list[Any]]:
-    if not fields:
-        return {}, []
-    values, errors = request_params_to_args(fields, received)
-    return values, list(errors)
+def _validated(queries: Sequence[_Query], received: Any) -> tuple[dict[str, Any], list[Any]]:
+    """FastAPI's ``request_params_to_args`` for query parameters: an absent (or empty list)
+    parameter is missing if required and its default, validated, otherwise."""
+    values: dict[str, Any] = {}
+    errors: list[Any] = []
+    for query in queries:
+        field = query.field
+        value = received.getlist(field.alias) if query.sequence else received.get(field.alias)
+        if value is None or (query.sequence and not value):
+            value = None if field.required else deepcopy(field.default)
+        validated, failed = _validate_value_with_model_field(
+            field=field, value=value, values=values, loc=query.loc
+        )
+        if failed:
+            errors.extend(failed)
+        else:
+            values[field.name] = validated
+    return values, errors
 
 
 def _validated_body(decoded: Any, field: ModelField) -> tuple[Any, list[Any]]:
