@@ -770,7 +770,6 @@ def _sampled(servers: Servers, profile: Profile, name: str) -> Iterator[None]:
                 "record",
                 "--rate",
                 os.environ.get("BENCH_PY_SPY_RATE", "100"),
-                *(["--native"] if os.environ.get("BENCH_PY_SPY_NATIVE") else []),
                 "--format",
                 "raw",
                 "--duration",
