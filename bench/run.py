@@ -527,9 +527,13 @@ def statements_per_request(
     return counts, recorded
 
 
-def run_floor(url: str, recorded: list[floor.Recorded], profile: Profile) -> list[Result]:
+def run_floor(
+    url: str, recorded: list[floor.Recorded], profile: Profile, replay: Result | None
+) -> list[Result]:
     """The SQLite create floor (bench/floor.py): as the schema is, then with the indexes that
-    serve only reads dropped. The database is not used afterwards."""
+    serve only reads dropped. The database is not used afterwards. With the replay scenario's
+    result (the HTTP, authentication and idempotency path with one lookup), it also prints
+    the sum of the two floors beside what the create goal leaves one process."""
     path = url.removeprefix("sqlite:///")
     steps = floor.steps_of(*recorded)
     results = []
@@ -549,6 +553,14 @@ def run_floor(url: str, recorded: list[floor.Recorded], profile: Profile) -> lis
         log(
             f"   {result.rps:8.0f} creates/s  CPU {measured.cpu_us:.0f} µs per create "
             f"(one thread; at most {1e6 / measured.cpu_us:,.0f} creates/s on one core)"
+        )
+    if replay is not None:
+        sql, http = results[0].cpu_us_per_request, replay.cpu_us_per_request
+        budget = 1e6 / GOAL_RATES[("create", "sqlite", "hot")]
+        log(
+            f"   floors of a create: SQLite {sql:,.0f} + the replay's path {http:,.0f} = "
+            f"{sql + http:,.0f} µs before any of Create Attendee's own Python; "
+            f"the goal leaves {budget:,.0f} µs of one process's core"
         )
     return results
 
@@ -642,7 +654,10 @@ def run_database(
                 )
             )
         if recorded and (not only or "create" in only):
-            results.extend(run_floor(url, recorded, profile))
+            replay = next(
+                (r for r in results if r.database == kind and r.scenario == "replay"), None
+            )
+            results.extend(run_floor(url, recorded, profile, replay))
     finally:
         drop_database(url)
 

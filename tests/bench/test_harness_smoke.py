@@ -50,6 +50,7 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
         assert result["statements_per_request"] == create["statements_per_request"]
         assert result["requests"] > 0 and result["cpu_us_per_request"] > 0
     assert "CPU per request (µs): Tessera" in stdout
+    assert "floors of a create: SQLite" in stdout
 
 
 @pytest.mark.slow
