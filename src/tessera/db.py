@@ -44,6 +44,14 @@ class Connection(Protocol):
     async def fetchval(self, sql: str, *args: Any) -> Any: ...
     async def execute(self, sql: str, *args: Any) -> int: ...
     async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None: ...
+    async def defer(self, sql: str, *args: Any) -> None:
+        """A write whose result nobody needs and whose rows nothing reads later in the
+        transaction. PostgreSQL sends it with the connection's next statement (or before
+        ``COMMIT``), as part of that one statement: a round trip saved. Its errors surface
+        there. SQLite, with no round trips to save, runs it at once."""
+
+    async def flush(self) -> None:
+        """Send whatever is deferred now (a transaction does before it commits)."""
 
 
 class IntegrityViolation(Exception):
@@ -109,14 +117,58 @@ class _SqliteConnection:
         except sqlite3.IntegrityError as exc:
             raise IntegrityViolation(str(exc)) from exc
 
+    async def defer(self, sql: str, *args: Any) -> None:
+        self._run(sql, args)
+
+    async def flush(self) -> None:
+        pass  # nothing is ever deferred
+
+
+def _shifted(sql: str, offset: int) -> str:
+    return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
+@lru_cache(maxsize=256)
+def _combined_sql(deferred: tuple[tuple[str, int], ...], final: str) -> str:
+    """One statement: each deferred write as a data-modifying ``WITH`` item (PostgreSQL runs
+    every one of them to completion, read or not), then ``final``, its placeholders shifted
+    past theirs. All parts see one snapshot, so ``final`` does not see the deferred rows;
+    constraints (foreign keys among them too) are checked when the statement ends."""
+    items, offset = [], 0
+    for number, (sql, count) in enumerate(deferred):
+        items.append(f"_deferred{number} AS ({_shifted(sql, offset)})")
+        offset += count
+    final = _shifted(final, offset).lstrip()
+    if final[:5].upper() == "WITH ":
+        return f"WITH {', '.join(items)}, {final[5:]}"
+    return f"WITH {', '.join(items)} {final}"
+
 
 class _PgConnection:
     dialect = "postgresql"
 
     def __init__(self, raw: asyncpg.Connection) -> None:
         self._raw = raw
+        self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def defer(self, sql: str, *args: Any) -> None:
+        self._deferred.append((sql, args))
+
+    def _with_deferred(self, sql: str, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        if not self._deferred:
+            return sql, args
+        deferred, self._deferred = self._deferred, []
+        shapes = tuple((text, len(values)) for text, values in deferred)
+        values = tuple(value for _, earlier in deferred for value in earlier)
+        return _combined_sql(shapes, sql), values + args
+
+    async def flush(self) -> None:
+        if self._deferred:
+            sql, args = self._deferred.pop()
+            await self.execute(sql, *args)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        sql, args = self._with_deferred(sql, args)
         STATEMENTS.count += 1
         try:
             return list(await self._raw.fetch(sql, *args))
@@ -124,6 +176,7 @@ class _PgConnection:
             raise IntegrityViolation(str(exc)) from exc
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        sql, args = self._with_deferred(sql, args)
         STATEMENTS.count += 1
         try:
             return await self._raw.fetchrow(sql, *args)
@@ -135,6 +188,7 @@ class _PgConnection:
         return None if row is None else row[0]
 
     async def execute(self, sql: str, *args: Any) -> int:
+        sql, args = self._with_deferred(sql, args)
         STATEMENTS.count += 1
         try:
             status: str = await self._raw.execute(sql, *args)
@@ -144,6 +198,7 @@ class _PgConnection:
         return int(tail) if tail.isdigit() else 0
 
     async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self.flush()
         STATEMENTS.count += 1
         try:
             await self._raw.executemany(sql, args)
@@ -344,7 +399,9 @@ class PostgresDatabase:
         pool = await self._ensure_pool()
         try:
             async with pool.acquire() as raw, raw.transaction():
-                yield _PgConnection(raw)
+                conn = _PgConnection(raw)
+                yield conn
+                await conn.flush()
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) in _PG_RETRY_STATES:
                 raise Retry() from exc

@@ -189,6 +189,7 @@ def test_emit_is_one_statement_whatever_the_number_of_endpoints_and_items(
     async def work(conn: Connection) -> int:
         before = database.STATEMENTS.count
         await emit(conn, acme.organization_id, items, api.now())
+        await conn.flush()  # PostgreSQL defers it to the transaction's next statement
         return database.STATEMENTS.count - before
 
     assert api.run(work) == 1

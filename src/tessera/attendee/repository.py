@@ -203,9 +203,10 @@ def _insert_sql(count: int) -> str:
 
 
 async def insert_many(conn: Connection, tickets: Sequence[dict[str, Any]]) -> None:
-    """All new tickets of a request in one statement."""
+    """All new tickets of a request in one statement, deferred (see ``Connection.defer``):
+    nothing reads them in the transaction that makes them."""
     args = [ticket[column] for ticket in tickets for column in _TICKET_COLUMNS]
-    await conn.execute(_insert_sql(len(tickets)), *args)
+    await conn.defer(_insert_sql(len(tickets)), *args)
 
 
 async def get(

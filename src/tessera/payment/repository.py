@@ -13,7 +13,9 @@ COLUMNS = (
 
 
 async def insert(conn: Connection, organization_id: str, values: dict[str, Any]) -> None:
-    await conn.execute(
+    """Deferred (see ``Connection.defer``): nothing reads the payment in the transaction that
+    makes it."""
+    await conn.defer(
         "INSERT INTO payments (organization_id, id, event_id, ticket_class_id, contact_id, status,"
         " method, provider, currency, amount, quantity, created_at, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",

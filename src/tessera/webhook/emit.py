@@ -1,7 +1,8 @@
 """Queueing webhook events inside the business transaction that caused them.
 
 An event exists only if its transaction commits (a rolled-back or replayed request sends
-nothing). This runs on the hot path of Create Attendee, so one call costs at most one statement:
+nothing). This runs on the hot path of Create Attendee, so one call costs at most one statement
+(deferred: on PostgreSQL it travels with the transaction's next statement):
 an ``INSERT … SELECT`` that crosses the items with the organization's enabled, subscribed
 endpoints. An organization without endpoints gets an index lookup that finds nothing.
 """
@@ -65,4 +66,4 @@ async def emit(conn: Connection, organization_id: str, items: list[Item], now: i
     for event_type, object_id, data in items:
         body = {"type": event_type, "timestamp": timestamp, "data": data}
         args += [event_type, object_id, jsonutil.dumps(body).decode()]
-    await conn.execute(_sql(len(items)), *args)
+    await conn.defer(_sql(len(items)), *args)  # nothing reads the outbox rows it writes
