@@ -29,6 +29,15 @@ async def _schema(url: str) -> None:
         await conn.close()
 
 
+async def _drop(url: str) -> None:
+    if url.startswith("postgresql"):
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("DROP TABLE IF EXISTS deferred_child, deferred_parent")
+        finally:
+            await conn.close()
+
+
 _DDL = """
 CREATE TABLE deferred_parent (id TEXT PRIMARY KEY);
 CREATE TABLE deferred_child (id TEXT PRIMARY KEY,
@@ -53,6 +62,7 @@ def _run(url: str, work: object) -> object:
             return await work(db)  # type: ignore[operator]
         finally:
             await db.close()
+            await _drop(url)  # the PostgreSQL test database is shared with the schema tests
 
     return asyncio.run(scenario())
 
