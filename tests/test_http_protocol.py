@@ -51,7 +51,7 @@ def test_writes_of_one_turn_leave_in_one_write_and_close_sends_them_first() -> N
         assert counting.writes == []  # held until the end of this turn
         await asyncio.sleep(0)
         await asyncio.sleep(0)
-        buffered.write(b"later")  # a later turn: a write of its own
+        buffered.writelines([b"la", b"ter"])  # a later turn: a write of its own, in order
         buffered.close()  # sends what is held, then closes
         received = await asyncio.get_running_loop().run_in_executor(None, _read_all, peer)
         peer.close()
@@ -114,3 +114,16 @@ def test_tessera_serve_runs_uvicorn_with_the_one_write_protocol() -> None:
     from tessera.cli import server_options
 
     assert server_options("127.0.0.1", 8000, 2)["http"] is HttpToolsOneWrite
+
+
+def test_write_eof_sends_what_is_held_first() -> None:
+    async def scenario() -> tuple[list[bytes], bytes]:
+        counting, buffered, peer = await _connected()
+        buffered.write(b"last words")
+        buffered.write_eof()
+        received = await asyncio.get_running_loop().run_in_executor(None, _read_all, peer)
+        peer.close()
+        buffered.close()
+        return counting.writes, received
+
+    assert asyncio.run(scenario()) == ([b"last words"], b"last words")
