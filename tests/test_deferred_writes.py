@@ -16,6 +16,7 @@ from tessera.db import Connection, IntegrityViolation, create_database
 
 
 async def _schema(url: str) -> None:
+    await _drop(url)  # what a run that died before its cleanup left
     if url.startswith("sqlite"):
         raw = sqlite3.connect(url.removeprefix("sqlite:///"))
         raw.executescript(_DDL)
@@ -23,7 +24,6 @@ async def _schema(url: str) -> None:
         return
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("DROP TABLE IF EXISTS deferred_child, deferred_parent")
         await conn.execute(_DDL)
     finally:
         await conn.close()

@@ -6,7 +6,9 @@ placeholders (asyncpg's style); the SQLite adapter rewrites them to ``?1``.
 
 The single commit point is :meth:`Database.run`: it opens a transaction, runs one unit of work,
 commits, and retries the whole unit when the database reports a transient conflict. Services take
-the connection as a parameter and never commit.
+the connection as a parameter and never commit. A write that nothing reads back in its
+transaction may be deferred (:meth:`Connection.defer`): on PostgreSQL it rides inside the
+transaction's next statement, a round trip saved.
 
 SQLite: one connection per process, used directly on the event loop. A transaction never awaits
 anything real, so no other coroutine runs inside it; an ``asyncio.Lock`` guards the connection
