@@ -10,6 +10,15 @@ the connection as a parameter and never commit. A write that nothing reads back 
 transaction may be deferred (:meth:`Connection.defer`): on PostgreSQL it rides inside the
 transaction's next statement, a round trip saved.
 
+On PostgreSQL a unit of work whose reads can all come first may also run as **one statement**
+(:meth:`PostgresDatabase.run_as_one_statement`): its reads run at once, outside any transaction,
+and everything it writes travels in one statement that PostgreSQL commits on its own. Every write
+whose effect the unit relied on is an *expectation* (:meth:`OneStatement.expect`): a part that
+must return exactly so many rows, checked inside that statement, so the statement commits only
+if the database still is as the reads saw it. Otherwise it raises :class:`Stale` and writes
+nothing, and the caller runs its transaction instead. No ``BEGIN``, no ``COMMIT``: round trips,
+and the time a contended row stays locked, are the statement's own.
+
 SQLite: one connection per process, used directly on the event loop. A transaction never awaits
 anything real, so no other coroutine runs inside it; an ``asyncio.Lock`` guards the connection
 anyway, so a future slip cannot interleave two transactions. ``BEGIN IMMEDIATE`` takes the write
@@ -54,6 +63,27 @@ class Connection(Protocol):
 
     async def flush(self) -> None:
         """Send whatever is deferred now (a transaction does before it commits)."""
+
+
+class OneStatement(Connection, Protocol):
+    """The connection of a unit of work sent as one statement (PostgreSQL only).
+
+    Reads (``fetch``, ``fetchrow``, ``fetchval``) run at once, each on its own, and see the
+    database as it is before the unit's statement: nothing queued is visible to them. Writes
+    only queue: ``defer`` for a write whose outcome nothing depends on, ``expect`` for a part
+    whose outcome the unit relied on. ``execute`` is refused.
+    """
+
+    async def expect(self, rows: int, sql: str, *args: Any) -> None:
+        """A part of the statement (a write with ``RETURNING``, or a ``SELECT``) that must return
+        exactly ``rows`` rows when the statement runs, or nothing is written and the unit is
+        :class:`Stale`. Parts are checked in the order they were queued."""
+
+
+class Stale(Exception):
+    """A unit of work sent as one statement did not hold (an expectation failed, a constraint or
+    a lock refused it), or declined to run that way; nothing was written. Run it as a transaction
+    instead: that path decides every case."""
 
 
 class IntegrityViolation(Exception):
@@ -208,14 +238,80 @@ class _PgConnection:
             raise IntegrityViolation(str(exc)) from exc
 
 
+# Raised by tessera_unexpected(), the function the one statement calls when an expectation fails
+# (migration 0006).
+_UNEXPECTED_SQLSTATE = "TS001"
+_STALE_STATES = {"40001", "40P01", _UNEXPECTED_SQLSTATE}  # and every integrity violation
+
+
+@lru_cache(maxsize=256)
+def _one_statement_sql(parts: tuple[tuple[str, int, int | None], ...]) -> str:
+    """Every part as a ``WITH`` item; the main query checks the expected ones in order (a
+    ``CASE`` evaluates its branches in order, and each scalar subquery runs its part when first
+    read). Parts nobody reads, the plain deferred writes, run to completion after the checks."""
+    items, checks, offset = [], [], 0
+    for number, (sql, count, rows) in enumerate(parts):
+        items.append(f"_part{number} AS ({_shifted(sql, offset)})")
+        offset += count
+        if rows is not None:
+            checks.append(
+                f" WHEN (SELECT count(*) FROM _part{number}) <> {rows}"
+                f" THEN tessera_unexpected({number})"
+            )
+    return f"WITH {', '.join(items)} SELECT CASE{''.join(checks)} ELSE true END"
+
+
+class _PgOneStatement(_PgConnection):
+    def __init__(self, raw: asyncpg.Connection) -> None:
+        super().__init__(raw)
+        self._parts: list[tuple[str, tuple[Any, ...], int | None]] = []
+
+    def _with_deferred(self, sql: str, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        return sql, args  # reads travel alone: what is queued goes out in the one statement
+
+    async def defer(self, sql: str, *args: Any) -> None:
+        self._parts.append((sql, args, None))
+
+    async def expect(self, rows: int, sql: str, *args: Any) -> None:
+        self._parts.append((sql, args, rows))
+
+    async def flush(self) -> None:
+        raise RuntimeError("a unit of work sent as one statement sends its writes only at the end")
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        raise RuntimeError("a unit of work sent as one statement writes through defer or expect")
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        raise RuntimeError("a unit of work sent as one statement writes through defer or expect")
+
+    async def send(self) -> None:
+        if not self._parts:
+            return
+        shapes = tuple((sql, len(args), rows) for sql, args, rows in self._parts)
+        values = tuple(value for _, args, _ in self._parts for value in args)
+        self._parts = []
+        STATEMENTS.count += 1
+        try:
+            await self._raw.fetchval(_one_statement_sql(shapes), *values)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise Stale(str(exc)) from exc
+        except asyncpg.PostgresError as exc:
+            if getattr(exc, "sqlstate", None) in _STALE_STATES:
+                raise Stale(str(exc)) from exc
+            raise
+
+
 class Database(Protocol):
     dialect: str
+    #: whether :meth:`run_as_one_statement` is available (PostgreSQL)
+    one_statement_units: bool
 
     async def connect(self) -> None: ...
     async def close(self) -> None: ...
     def transaction(self) -> Any: ...
     def reader(self) -> Any: ...
     async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T: ...
+    async def run_as_one_statement(self, work: Callable[[OneStatement], Awaitable[T]]) -> T: ...
 
 
 class Retry(Exception):
@@ -240,6 +336,8 @@ async def _run_with_retries(
 
 class SqliteDatabase:
     dialect = "sqlite"
+    # A transaction costs no round trips here, and writers are serialized anyway.
+    one_statement_units = False
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -295,6 +393,9 @@ class SqliteDatabase:
             return await _run_with_retries(self, work)
         except sqlite3.Error as exc:
             raise _sqlite_unavailable(exc) from exc
+
+    async def run_as_one_statement(self, work: Callable[[OneStatement], Awaitable[T]]) -> T:
+        raise Stale("SQLite runs every unit of work as a transaction")
 
 
 BACKSTOP_CHECKPOINT_PAGES = 16_000
@@ -357,6 +458,7 @@ _PG_UNAVAILABLE = (
 
 class PostgresDatabase:
     dialect = "postgresql"
+    one_statement_units = True
 
     def __init__(self, dsn: str, pool_size: int = 4) -> None:
         self.dsn = dsn.replace("postgresql+asyncpg://", "postgresql://")
@@ -424,6 +526,20 @@ class PostgresDatabase:
 
     async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         return await _run_with_retries(self, work)
+
+    async def run_as_one_statement(self, work: Callable[[OneStatement], Awaitable[T]]) -> T:
+        """Run ``work``'s reads at once and send its writes as one statement, committed on its
+        own; :class:`Stale` (nothing written) when an expectation fails. ``work`` may raise
+        :class:`Stale` itself to decline."""
+        pool = await self._ensure_pool()
+        try:
+            async with pool.acquire() as raw:
+                conn = _PgOneStatement(raw)
+                result = await work(conn)
+                await conn.send()
+                return result
+        except _PG_UNAVAILABLE as exc:
+            raise ServiceUnavailable() from exc
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

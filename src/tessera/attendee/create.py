@@ -14,12 +14,12 @@ from tessera.attendee import repository, seats
 from tessera.attendee.presenter import present
 from tessera.attendee.schemas import AttendeeCreate
 from tessera.contact import repository as contacts
-from tessera.db import Connection
+from tessera.db import Connection, OneStatement, Stale
 from tessera.kit import ids, money
 from tessera.outbox import repository as outbox
 from tessera.payment import repository as payments
 from tessera.payment import service as payment_service
-from tessera.payment.provider import Charge, provider_for
+from tessera.payment.provider import MANUAL_METHODS, Charge, provider_for
 from tessera.webhook.emit import Item, emit
 
 CONFIRMATION_TOPIC = "attendee.confirmation"
@@ -56,10 +56,9 @@ async def _claim_seats(
         if found["class_id"] is None:
             raise errors.ticket_class_not_found()
         raise await seats.class_full(conn, body.ticket_class_id)
-    status = body.status
-    if status is None:
-        approval = claimed["require_approval"] or claimed["event_requires_approval"]
-        status = "pending_approval" if approval else "valid"
+    status = body.status or _default_status(
+        claimed["require_approval"], claimed["event_requires_approval"]
+    )
     if claimed["seats"]:
         if claimed["event_claimed"] is None:  # SQLite: not taken by the claim itself
             await seats.take_event(conn, event_id, claimed["seats"])
@@ -80,7 +79,6 @@ async def create_attendees(
        event (oldest first) are upgraded to the requested status and class.
     4. One payment groups every ticket of the request.
     """
-    class_id = body.ticket_class_id
     found, status = await _claim_seats(conn, organization_id, event_id, body)
 
     new_contact_id = ids.contact_id()
@@ -97,7 +95,99 @@ async def create_attendees(
     upgraded: list[Any] = []
     if status != "invited" and contact["id"] != new_contact_id:  # a new contact has no tickets
         upgraded = await repository.invited_of_contact(conn, event_id, contact["id"], body.quantity)
+    return await _issue(
+        conn, organization_id, event_id, body, now, found, status, contact, upgraded
+    )
 
+
+async def create_attendees_in_one_statement(
+    conn: OneStatement, organization_id: str, event_id: str, body: AttendeeCreate, now: int
+) -> dict[str, Any]:
+    """The same create as :func:`create_attendees`, sent as one statement (PostgreSQL).
+
+    It reads the event, the class and the contact first, decides everything from what it read,
+    and then writes with expectations that what it read still holds: the class unchanged and
+    with room, the event unchanged and with room, the contact unchanged (or still absent),
+    still no invited ticket to upgrade. Anything else raises :class:`~tessera.db.Stale`
+    and writes nothing: unknown event or class, no room, invited tickets to upgrade, or a change
+    between the read and the write. :func:`create_attendees` then decides, in a transaction.
+    """
+    if body.payment_method not in MANUAL_METHODS:
+        raise Stale("a charge that does I/O must not be repeated by the transaction")
+    state = await repository.create_state(
+        conn, organization_id, event_id, body.ticket_class_id, body.contact.email
+    )
+    if state is None or state["class_id"] is None:
+        raise Stale("not found: the transaction answers")
+    status = body.status or _default_status(
+        state["require_approval"], state["event_requires_approval"]
+    )
+    seats = body.quantity if status in repository.SEAT_STATUSES else 0
+    if seats and not seats_left(state, seats):
+        raise Stale("no room: the transaction answers, with the seats that remain")
+    existing = state["contact_id"] is not None
+    if existing and status != "invited" and state["has_invited"]:
+        raise Stale("invited tickets to upgrade: the transaction locks them")
+
+    await repository.expect_class(conn, organization_id, event_id, state, seats)
+    await repository.expect_event(conn, organization_id, event_id, state, seats)
+    given = body.contact
+    if existing:
+        contact = await contacts.expect_update(
+            conn,
+            organization_id,
+            state,
+            email=given.email,
+            first_name=given.first_name,
+            last_name=given.last_name,
+            phone=given.phone,
+            now=now,
+        )
+        if status != "invited":
+            await repository.expect_no_invited(conn, event_id, state["contact_id"])
+    else:
+        contact = await contacts.expect_insert(
+            conn,
+            organization_id,
+            new_id=ids.contact_id(),
+            email=given.email,
+            first_name=given.first_name,
+            last_name=given.last_name,
+            phone=given.phone,
+            now=now,
+        )
+    return await _issue(conn, organization_id, event_id, body, now, state, status, contact, [])
+
+
+def _default_status(class_requires_approval: bool, event_requires_approval: bool) -> str:
+    return "pending_approval" if class_requires_approval or event_requires_approval else "valid"
+
+
+def seats_left(state: Any, seats: int) -> bool:
+    """Whether the class and the event, as read, have room for ``seats`` more."""
+    total: int = state["quantity_total"]
+    capacity: int = state["capacity"]
+    return (total == 0 or state["quantity_sold"] + seats <= total) and (
+        capacity == 0 or state["tickets_sold"] + seats <= capacity
+    )
+
+
+async def _issue(
+    conn: Connection,
+    organization_id: str,
+    event_id: str,
+    body: AttendeeCreate,
+    now: int,
+    found: Any,
+    status: str,
+    contact: Any,
+    upgraded: list[Any],
+) -> dict[str, Any]:
+    """The payment, the tickets (upgraded and new), the confirmation email and the webhook
+    events, once the seats are taken and the contact is known; returns the response body.
+    ``found`` is the class (``name``, ``cost``, ``currency``); ``contact`` the contact as it
+    now is (``id``, ``email``, ``first_name``, ``last_name``)."""
+    class_id = body.ticket_class_id
     currency: str = found["currency"]
     unit = Decimal(found["cost"]) if body.payment_method != "free" else Decimal(0)
     payment_id = ids.payment_id()

@@ -20,7 +20,7 @@ from tessera.attendee.schemas import (
 from tessera.auth.dependencies import require
 from tessera.auth.service import Principal
 from tessera.contact.schemas import normalize_email
-from tessera.db import Connection
+from tessera.db import Connection, OneStatement
 from tessera.fast_path import fast_path
 from tessera.idempotency import runner
 from tessera.kit import clock
@@ -49,7 +49,13 @@ async def create_attendees(
         result = await create.create_attendees(conn, principal.organization_id, event_id, body, now)
         return runner.Outcome(201, result)
 
-    return await runner.run(request, principal, work)
+    async def in_one_statement(conn: OneStatement) -> runner.Outcome:
+        result = await create.create_attendees_in_one_statement(
+            conn, principal.organization_id, event_id, body, now
+        )
+        return runner.Outcome(201, result)
+
+    return await runner.run(request, principal, work, in_one_statement=in_one_statement)
 
 
 @router.get("/attendees", response_model=AttendeePage)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from tessera.db import Connection, Row
+from tessera.db import Connection, OneStatement, Row
 
 SEAT_STATUSES = frozenset({"valid", "checked_in"})
 
@@ -92,6 +92,95 @@ async def claim_class_for_create(
             " SELECT c.*, EXISTS (SELECT 1 FROM e) AS event_claimed FROM c"
         )
     return await conn.fetchrow(sql, organization_id, event_id, class_id, seats, status_given)
+
+
+async def create_state(
+    conn: Connection, organization_id: str, event_id: str, class_id: str, email: str
+) -> Row | None:
+    """What a Create Attendee sent as one statement decides from, in one read: the event
+    (None: not found) with its seats, the class if it is an active class of that event, and the
+    contact with that email, if any, with whether it holds invited tickets on the event."""
+    return await conn.fetchrow(
+        "SELECT e.require_approval AS event_requires_approval, e.capacity, e.tickets_sold,"
+        " tc.id AS class_id, tc.name, tc.cost, tc.currency, tc.require_approval,"
+        " tc.quantity_total, tc.quantity_sold,"
+        " c.id AS contact_id, c.first_name, c.last_name, c.phone,"
+        " (c.id IS NOT NULL AND EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = c.id"
+        " AND t.event_id = e.id AND t.status = 'invited')) AS has_invited"
+        " FROM events e LEFT JOIN ticket_classes tc"
+        " ON tc.id = $3 AND tc.event_id = e.id AND tc.status = 'active'"
+        " LEFT JOIN contacts c ON c.organization_id = $1 AND c.email = $4"
+        " WHERE e.organization_id = $1 AND e.id = $2",
+        organization_id,
+        event_id,
+        class_id,
+        email,
+    )
+
+
+# The class as create_state read it: active, in this event, and every value the create used.
+_CLASS_AS_READ = (
+    "organization_id = $1 AND event_id = $2 AND id = $3 AND status = 'active'"
+    " AND name = $4 AND cost = $5 AND currency = $6 AND require_approval = $7"
+)
+
+
+async def expect_class(
+    conn: OneStatement, organization_id: str, event_id: str, state: Row, seats: int
+) -> None:
+    """The class takes ``seats`` while it has room and is still as read (with none to take,
+    it is still as read), or the one statement is stale. The same conditional update as the
+    transaction's claim: PostgreSQL re-checks it on the latest row after the row lock."""
+    args = (
+        organization_id,
+        event_id,
+        state["class_id"],
+        state["name"],
+        state["cost"],
+        state["currency"],
+        state["require_approval"],
+    )
+    if not seats:
+        await conn.expect(1, f"SELECT 1 FROM ticket_classes WHERE {_CLASS_AS_READ}", *args)
+        return
+    await conn.expect(
+        1,
+        "UPDATE ticket_classes SET quantity_sold = quantity_sold + $8"
+        f" WHERE {_CLASS_AS_READ}"
+        " AND (quantity_total = 0 OR quantity_sold + $8 <= quantity_total) RETURNING 1",
+        *args,
+        seats,
+    )
+
+
+async def expect_event(
+    conn: OneStatement, organization_id: str, event_id: str, state: Row, seats: int
+) -> None:
+    """The event takes ``seats`` while it has room, its approval rule as read (with none to
+    take, its rule as read), or the one statement is stale."""
+    as_read = "organization_id = $1 AND id = $2 AND require_approval = $3"
+    args = (organization_id, event_id, state["event_requires_approval"])
+    if not seats:
+        await conn.expect(1, f"SELECT 1 FROM events WHERE {as_read}", *args)
+        return
+    await conn.expect(
+        1,
+        f"UPDATE events SET tickets_sold = tickets_sold + $4 WHERE {as_read}"
+        " AND (capacity = 0 OR tickets_sold + $4 <= capacity) RETURNING 1",
+        *args,
+        seats,
+    )
+
+
+async def expect_no_invited(conn: OneStatement, event_id: str, contact_id: str) -> None:
+    """Still no invited ticket of the contact on the event (one would have to be upgraded)."""
+    await conn.expect(
+        0,
+        "SELECT 1 FROM tickets WHERE contact_id = $1 AND event_id = $2 AND status = 'invited'"
+        " LIMIT 1",
+        contact_id,
+        event_id,
+    )
 
 
 async def take_class_seats(conn: Connection, class_id: str, seats: int) -> bool:

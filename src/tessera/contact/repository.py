@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessera.db import Connection, Row
+from tessera.db import Connection, OneStatement, Row
 
 COLUMNS = "id, email, first_name, last_name, phone, erased_at, created_at, updated_at"
 
@@ -43,6 +43,81 @@ async def upsert(
     )
     assert row is not None
     return row
+
+
+async def expect_insert(
+    conn: OneStatement,
+    organization_id: str,
+    *,
+    new_id: str,
+    email: str,
+    first_name: str | None,
+    last_name: str | None,
+    phone: str | None,
+    now: int,
+) -> dict[str, Any]:
+    """In a one-statement unit: create the contact that was not there when read; if one with
+    this email appeared meanwhile, the unit is stale. Returns the contact as it will be."""
+    await conn.expect(
+        1,
+        "INSERT INTO contacts (id, organization_id, email, first_name, last_name, phone,"
+        " erased_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7)"
+        " ON CONFLICT (organization_id, email) DO NOTHING RETURNING 1",
+        new_id,
+        organization_id,
+        email,
+        first_name or None,
+        last_name or None,
+        phone or None,
+        now,
+    )
+    return {
+        "id": new_id,
+        "email": email,
+        "first_name": first_name or None,
+        "last_name": last_name or None,
+    }
+
+
+async def expect_update(
+    conn: OneStatement,
+    organization_id: str,
+    read: Row,
+    *,
+    email: str,
+    first_name: str | None,
+    last_name: str | None,
+    phone: str | None,
+    now: int,
+) -> dict[str, Any]:
+    """In a one-statement unit: :func:`upsert`'s update of an existing contact (the non-empty
+    values given replace the stored ones), as long as the contact is still as ``read`` (its
+    ``contact_id``, ``first_name``, ``last_name``, ``phone``); else the unit is stale. Returns
+    the contact as it will be."""
+    await conn.expect(
+        1,
+        "UPDATE contacts SET first_name = COALESCE($4, first_name),"
+        " last_name = COALESCE($5, last_name), phone = COALESCE($6, phone), updated_at = $7"
+        " WHERE id = $1 AND organization_id = $2 AND email = $3"
+        " AND first_name IS NOT DISTINCT FROM $8 AND last_name IS NOT DISTINCT FROM $9"
+        " AND phone IS NOT DISTINCT FROM $10 RETURNING 1",
+        read["contact_id"],
+        organization_id,
+        email,
+        first_name or None,
+        last_name or None,
+        phone or None,
+        now,
+        read["first_name"],
+        read["last_name"],
+        read["phone"],
+    )
+    return {
+        "id": read["contact_id"],
+        "email": email,
+        "first_name": first_name or read["first_name"],
+        "last_name": last_name or read["last_name"],
+    }
 
 
 # Erased contacts (GDPR) keep their row for ticket history but are gone from the API.

@@ -4,6 +4,13 @@ The business writes and the stored outcome commit in one transaction. Outcomes p
 authentication and validation are stored: 2xx and the business errors 404, 409 (capacity and
 other conflicts), 422. Everything else (400, 401, 403, 429, the in-progress 409, 5xx) is not,
 so a retry executes afresh.
+
+On PostgreSQL a creating request may also come with a version of its work that runs as one
+statement (``tessera.db.run_as_one_statement``): the key's lock, the business writes and the
+stored outcome then travel together, and commit only if nothing changed since the work read
+the database. That version only ever succeeds; whenever it cannot (the key in flight or already
+answered, a change meanwhile, any error), nothing was written and the transaction below runs and
+decides, exactly as it does without it.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from tessera.auth.service import Principal
-from tessera.db import Connection, Database
+from tessera.db import Connection, Database, OneStatement, Stale
 from tessera.errors import AppError, BadRequest, Conflict, Unprocessable
 from tessera.fast_path import PARSED_BODY
 from tessera.idempotency import store
@@ -35,6 +42,7 @@ class Outcome:
 
 
 Work = Callable[[Connection], Awaitable[Outcome]]
+OneStatementWork = Callable[[OneStatement], Awaitable[Outcome]]
 
 
 class _StoreError(Exception):
@@ -103,11 +111,29 @@ async def _parsed_body(request: Request) -> Any:
     return jsonutil.loads(raw) if raw.strip() else None
 
 
-async def run(request: Request, principal: Principal, work: Work) -> Response:
-    """Execute ``work`` in one transaction; with a key, at most once per key."""
+async def run(
+    request: Request,
+    principal: Principal,
+    work: Work,
+    *,
+    in_one_statement: OneStatementWork | None = None,
+) -> Response:
+    """Execute ``work`` in one transaction; with a key, at most once per key.
+
+    ``in_one_statement``, when given and the database offers it, is tried first: the same work
+    as one statement, which either succeeds with what ``work`` would have answered or raises
+    :class:`~tessera.db.Stale` having written nothing."""
     db: Database = request.app.state.db
     key = idempotency_key(request)
+    if not db.one_statement_units:
+        in_one_statement = None
     if key is None:
+        if in_one_statement is not None:
+            try:
+                outcome = await db.run_as_one_statement(in_one_statement)
+                return json_response(outcome.payload, outcome.status, outcome.headers)
+            except Stale:
+                pass  # the transaction decides
         outcome = await db.run(work)
         return json_response(outcome.payload, outcome.status, outcome.headers)
 
@@ -126,21 +152,30 @@ async def run(request: Request, principal: Principal, work: Work) -> Response:
     if stored is not None:
         return _replay(stored, fingerprint)
 
-    async def save(conn: Connection, status: int, content: bytes, headers: dict[str, str]) -> None:
-        saved = await store.insert(
-            conn,
-            api_key_id=api_key_id,
-            key=key,
-            fingerprint=fingerprint,
-            status_code=status,
-            headers=jsonutil.dumps(
-                {k: v for k, v in headers.items() if k.lower() in _REPLAYED_HEADERS}
-            ).decode(),
-            body=content,
-            now=now,
+    def stored_outcome(status: int, content: bytes, headers: dict[str, str]) -> store.Outcome:
+        replayed = {k: v for k, v in headers.items() if k.lower() in _REPLAYED_HEADERS}
+        return store.Outcome(
+            api_key_id, key, fingerprint, status, jsonutil.dumps(replayed).decode(), content, now
         )
-        if not saved:  # another request with this key finished between our lookup and lock
-            raise _AlreadyStored()
+
+    async def save(conn: Connection, status: int, content: bytes, headers: dict[str, str]) -> None:
+        if not await store.insert(conn, stored_outcome(status, content, headers)):
+            raise _AlreadyStored()  # another request with this key finished since our lookup
+
+    if in_one_statement is not None:
+        one_statement_work = in_one_statement
+
+        async def attempt_in_one_statement(conn: OneStatement) -> Response:
+            await store.expect_lock(conn, api_key_id, key)  # first: checked before anything
+            outcome = await one_statement_work(conn)
+            content, headers = _render(outcome)
+            await store.expect_insert(conn, stored_outcome(outcome.status, content, headers))
+            return Response(content=content, status_code=outcome.status, headers=headers)
+
+        try:
+            return await db.run_as_one_statement(attempt_in_one_statement)
+        except Stale:
+            pass  # in flight, answered meanwhile, or changed: the transaction decides
 
     async def attempt(conn: Connection) -> Response:
         if not await store.try_lock(conn, api_key_id, key):

@@ -19,8 +19,11 @@ async def enqueue(
     *,
     ordering_key: str | None = None,
 ) -> None:
-    """Queue a side effect inside the caller's transaction: it exists only if that commits."""
-    await conn.execute(
+    """Queue a side effect inside the caller's transaction: it exists only if that commits.
+
+    Deferred (see ``Connection.defer``): nothing reads the row in the transaction that makes
+    it."""
+    await conn.defer(
         "INSERT INTO outbox (organization_id, kind, topic, payload, ordering_key, status,"
         " attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
         organization_id,
