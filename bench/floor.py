@@ -62,10 +62,10 @@ def measure(path: str, steps: list[Step], creates: int, warmup: int) -> Floor:
     run = uuid.uuid4().hex[:6]  # replays of an earlier measurement must not collide
     try:
         for i in range(warmup):
-            _replay(raw, steps, f"~{run}w{i}")
+            replay(raw, steps, f"~{run}w{i}")
         cpu, wall = time.thread_time(), time.perf_counter()
         for i in range(creates):
-            _replay(raw, steps, f"~{run}{i}")
+            replay(raw, steps, f"~{run}{i}")
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
     finally:
         checkpointer.stop()
@@ -73,7 +73,7 @@ def measure(path: str, steps: list[Step], creates: int, warmup: int) -> Floor:
     return Floor(creates, cpu / creates * 1e6, wall / creates * 1e6)
 
 
-def _replay(raw: sqlite3.Connection, steps: list[Step], suffix: str) -> None:
+def replay(raw: sqlite3.Connection, steps: list[Step], suffix: str) -> None:
     open_transaction = False
     for step in steps:
         if step.in_transaction != open_transaction:

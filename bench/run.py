@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import floor
+from bench import ceiling, floor
 from bench.populate import Population, populate
 from tessera import db as tessera_db
 from tessera.db import create_database
@@ -170,16 +170,25 @@ def _rss_mb(pid: int) -> float:
 
 
 class Servers:
-    """`tessera serve` processes started exactly as a user would."""
+    """`tessera serve` processes started exactly as a user would (or, given ``command``, that
+    command with ``--port``: the ceiling server)."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, processes: int, separate: bool) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        processes: int,
+        separate: bool,
+        command: list[str] | None = None,
+    ) -> None:
         self.env, self.workdir = env, workdir
         count = processes if separate else 1
         workers = 1 if separate else processes
+        serve = command or [str(TESSERA), "serve", "--workers", str(workers)]
         self.ports = [free_port() for _ in range(count)]
         self.procs = [
             subprocess.Popen(
-                [str(TESSERA), "serve", "--port", str(port), "--workers", str(workers)],
+                [*serve, "--port", str(port)],
                 env=env,
                 cwd=workdir,
                 stdout=subprocess.DEVNULL,
@@ -199,9 +208,11 @@ class Servers:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
+                    log_file = self.workdir / f"server-{port}.log"
+                    tail = log_file.read_text(errors="replace")[-2000:]
                     raise SystemExit(
-                        f"server on port {port} did not become ready; see "
-                        f"{self.workdir}/server-{port}.log"
+                        f"server on port {port} did not become ready; its log ({log_file}) "
+                        f"ends with:\n{tail}"
                     )
                 time.sleep(0.1)
         time.sleep(0.5 if len(self.ports) == 1 else 0.2)  # let --workers children finish booting
@@ -448,9 +459,10 @@ async def _populate(url: str, org: str, key_id: str, profile: Profile, spread: i
 
 def statements_per_request(
     url: str, key: str, pop: Population, samples: int = 50
-) -> tuple[dict[str, float], list[floor.Recorded]]:
+) -> tuple[dict[str, float], list[floor.Recorded], bytes]:
     """Statements each kind of request sends, counted in-process over real requests; and the
-    statements of two more creates, recorded (SQLite only) for the floor measurement."""
+    statements of two more creates, recorded (SQLite only) for the floor and the ceiling, with
+    the last one's response body."""
     from fastapi.testclient import TestClient
 
     from tessera.app import create_app
@@ -491,6 +503,7 @@ def statements_per_request(
             ),
         )
         recorded: list[floor.Recorded] = []
+        created = b""
         if url.startswith("sqlite"):
             for i in (samples + 1, samples + 2):
                 tessera_db.STATEMENTS.recording = []
@@ -502,6 +515,7 @@ def statements_per_request(
                     )
                     assert response.status_code == 201, response.text
                     recorded.append(tessera_db.STATEMENTS.recording)
+                    created = response.content
                 finally:
                     tessera_db.STATEMENTS.recording = None
         measure(
@@ -524,7 +538,7 @@ def statements_per_request(
                 headers=headers,
             ),
         )
-    return counts, recorded
+    return counts, recorded, created
 
 
 def run_floor(
@@ -607,7 +621,7 @@ def run_database(
         log(f"\n== {kind}: migrating and populating")
         org, key = migrated_with_key(env)
         pop = asyncio.run(_populate(url, org, key["id"], profile, spread=64))
-        statements, recorded = statements_per_request(url, key["key"], pop)
+        statements, recorded, created = statements_per_request(url, key["key"], pop)
         log(
             "  SQL statements per request: "
             + ", ".join(f"{k} {v:.1f}" for k, v in statements.items())
@@ -648,6 +662,17 @@ def run_database(
                 )
             )
         if recorded and (not only or "create" in only):
+            create = next(
+                (r for r in results if r.database == kind and r.scenario == "create-hot"), None
+            )
+            ceiling = run_ceiling(url, recorded, created, env, key, pop, profile, workdir)
+            results.append(ceiling)
+            if create is not None:
+                log(
+                    f"   Tessera's create: {create.rps / ceiling.rps:.0%} of the ceiling's req/s,"
+                    f" {create.cpu_us_per_request / ceiling.cpu_us_per_request:.1f} times its CPU"
+                    " per request"
+                )
             replay = next(
                 (r for r in results if r.database == kind and r.scenario == "replay"), None
             )
@@ -694,31 +719,8 @@ def run_scenario(
         else:
             path = f"/api/v1/events/{pop.big_event_id}/attendees/{pop.sample_ticket_id}"
             scripts = [get_script(secret, path)] * len(servers.ports)
-        if profile.warmup:
-            warm = [s.replace(nonce, nonce + "w") for s in scripts]
-            drive(servers, warm, profile.warmup, profile.connections, workdir)
-        database_pids = _postgres_pids() if kind == "postgresql" else []
-        cpu_before = _cpu_seconds(servers.pids())
-        database_before = _cpu_seconds(database_pids)
-        with _sampled(servers, profile, f"{kind}-{result_name(scenario, variant)}"):
-            load_before = _children_cpu_seconds()
-            figures = drive(servers, scripts, profile.duration, profile.connections, workdir)
-            load = _children_cpu_seconds() - load_before
-        cpu = _cpu_seconds(servers.pids()) - cpu_before
-        database = _cpu_seconds(database_pids) - database_before
-        result = Result(result_name(scenario, variant), kind, processes)
-        result.requests = figures["requests"]
-        result.rps = figures["requests"] / (figures["duration_us"] / 1e6)
-        result.p50_ms = figures["p50"] / 1000
-        result.p95_ms = figures["p95"] / 1000
-        result.p99_ms = figures["p99"] / 1000
-        result.non_2xx = figures["non2xx"]
-        result.socket_errors = figures["socket_errors"]
-        per_request = 1e6 / max(1, result.requests)
-        result.cpu_us_per_request = cpu * per_request
-        result.load_cpu_us_per_request = load * per_request
-        if database_pids:
-            result.database_cpu_us_per_request = database * per_request
+        name = result_name(scenario, variant)
+        result = _measure(kind, name, processes, servers, scripts, nonce, profile, workdir)
         result.statements_per_request = statements.get(scenario)
         result.rss_mb = [round(_rss_mb(pid), 1) for pid in servers.worker_pids()]
         result.goal, goal_rate = GOALS.get((scenario, kind, variant), ("", None))
@@ -740,9 +742,90 @@ def run_scenario(
     return result
 
 
-def cpu_budget(result: Result, goal_rate: int | None) -> str:
+def _measure(
+    kind: str,
+    name: str,
+    processes: int,
+    servers: Servers,
+    scripts: list[str],
+    nonce: str,
+    profile: Profile,
+    workdir: Path,
+) -> Result:
+    """A warm-up, then the measured load: figures from wrk, CPU from /proc."""
+    if profile.warmup:
+        warm = [s.replace(nonce, nonce + "w") for s in scripts]
+        drive(servers, warm, profile.warmup, profile.connections, workdir)
+    database_pids = _postgres_pids() if kind == "postgresql" else []
+    cpu_before = _cpu_seconds(servers.pids())
+    database_before = _cpu_seconds(database_pids)
+    with _sampled(servers, profile, f"{kind}-{name}"):
+        load_before = _children_cpu_seconds()
+        figures = drive(servers, scripts, profile.duration, profile.connections, workdir)
+        load = _children_cpu_seconds() - load_before
+    cpu = _cpu_seconds(servers.pids()) - cpu_before
+    database = _cpu_seconds(database_pids) - database_before
+    result = Result(name, kind, processes)
+    result.requests = figures["requests"]
+    result.rps = figures["requests"] / (figures["duration_us"] / 1e6)
+    result.p50_ms = figures["p50"] / 1000
+    result.p95_ms = figures["p95"] / 1000
+    result.p99_ms = figures["p99"] / 1000
+    result.non_2xx = figures["non2xx"]
+    result.socket_errors = figures["socket_errors"]
+    per_request = 1e6 / max(1, result.requests)
+    result.cpu_us_per_request = cpu * per_request
+    result.load_cpu_us_per_request = load * per_request
+    if database_pids:
+        result.database_cpu_us_per_request = database * per_request
+    return result
+
+
+def run_ceiling(
+    url: str,
+    recorded: list[floor.Recorded],
+    created: bytes,
+    env: dict[str, str],
+    key: dict[str, Any],
+    pop: Population,
+    profile: Profile,
+    workdir: Path,
+) -> Result:
+    """The SQLite create's ceiling (bench/ceiling.py): a bare server that only parses HTTP,
+    replays a real create's statements and answers its bytes, under the create scenario's
+    load."""
+    steps = floor.steps_of(*recorded)
+    steps_file = workdir / "ceiling-steps.pickle"
+    ceiling.write_steps(steps_file, url.removeprefix("sqlite:///"), steps, created)
+    log(
+        f"-- sqlite create-ceiling: HTTP parsing and a create's {len(steps)} statements, nothing"
+        f" else; 1 process, {profile.connections} connections, {profile.duration}s"
+    )
+    command = [sys.executable, str(HERE / "ceiling.py"), "--steps", str(steps_file)]
+    servers = Servers(env, workdir, 1, False, command=command)
+    try:
+        servers.wait_ready()
+        nonce = uuid.uuid4().hex[:6]
+        scripts = [create_script(key["key"], [(pop.hot_event_id, pop.hot_class_id)], nonce)]
+        result = _measure("sqlite", "create-ceiling", 1, servers, scripts, nonce, profile, workdir)
+        result.statements_per_request = float(len(steps))
+        result.rss_mb = [round(_rss_mb(pid), 1) for pid in servers.worker_pids()]
+    finally:
+        servers.stop()
+    result.verified = asyncio.run(_verify(url))  # it made real creates: counters still = rows
+    log(
+        f"   {result.rps:8.0f} req/s  p50 {result.p50_ms:.1f} ms  p95 {result.p95_ms:.1f} ms  "
+        f"p99 {result.p99_ms:.1f} ms  non-2xx {result.non_2xx}  "
+        f"CPU {result.cpu_us_per_request:.0f} µs/req  counters "
+        + ("OK" if result.verified else "MISMATCH")
+    )
+    log("   " + cpu_budget(result, GOALS[("create", "sqlite", "hot")][1], server="the ceiling"))
+    return result
+
+
+def cpu_budget(result: Result, goal_rate: int | None, server: str = "Tessera") -> str:
     """Where the CPU of a request went, beside what the goal's rate leaves for it."""
-    parts = [f"Tessera {result.cpu_us_per_request:,.0f}"]
+    parts = [f"{server} {result.cpu_us_per_request:,.0f}"]
     if result.database_cpu_us_per_request is not None:
         parts.append(f"PostgreSQL {result.database_cpu_us_per_request:,.0f}")
     parts.append(f"wrk {result.load_cpu_us_per_request or 0:,.0f}")
@@ -757,7 +840,7 @@ def cpu_budget(result: Result, goal_rate: int | None) -> str:
         budget = cores * 1e6 / goal_rate
         line += f"; at the goal's {goal_rate:,} req/s, {cores} cores leave {budget:,.0f}"
         if result.processes == 1:
-            line += f", and one process's core {1e6 / goal_rate:,.0f} for Tessera"
+            line += f", and one process's core {1e6 / goal_rate:,.0f} for the server"
     return line
 
 

@@ -34,7 +34,8 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
     stdout = run_harness("--database", "sqlite")
     line = next(x for x in stdout.splitlines() if x.startswith("BENCH_SUMMARY "))
     results = json.loads(line.removeprefix("BENCH_SUMMARY "))
-    served = [r for r in results if not r["scenario"].startswith("create-floor")]
+    served = [r for r in results if not r["scenario"].startswith("create-")]
+    served.append(next(r for r in results if r["scenario"] == "create-hot"))
     assert {r["scenario"] for r in served} == {"create-hot", "replay", "list", "get"}
     for result in served:
         assert result["requests"] > 0, result
@@ -44,6 +45,12 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
         assert result["load_cpu_us_per_request"] > 0, result  # wrk's CPU is measured
     create = next(r for r in results if r["scenario"] == "create-hot")
     assert create["verified"] is True
+    # the ceiling: a bare server replaying the create's statements, under the same load
+    ceiling = next(r for r in results if r["scenario"] == "create-ceiling")
+    assert ceiling["requests"] > 0 and ceiling["non_2xx"] == 0, ceiling
+    assert ceiling["statements_per_request"] == create["statements_per_request"]
+    assert ceiling["verified"] is True  # its replays are real creates: counters = rows
+    assert "Tessera's create:" in stdout and "of the ceiling's req/s" in stdout
     floors = {r["scenario"]: r for r in results if r["scenario"].startswith("create-floor")}
     assert set(floors) == {"create-floor", "create-floor-unique-indexes-only"}
     for result in floors.values():  # the create's own statements, replayed
