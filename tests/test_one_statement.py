@@ -18,6 +18,8 @@ from tessera.errors import ServiceUnavailable
 
 _DDL = """
 DROP TABLE IF EXISTS one_child, one_parent;
+DROP SEQUENCE IF EXISTS one_order;
+CREATE SEQUENCE one_order;
 CREATE TABLE one_parent (id TEXT PRIMARY KEY, seats INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE one_child (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES one_parent (id));
 INSERT INTO one_parent (id, seats) VALUES ('p', 1);
@@ -36,6 +38,7 @@ def _run(url: str, scenario: Callable[[database.Database], Awaitable[Any]]) -> A
             await db.close()
             # the PostgreSQL test database is shared with the schema-vs-models test
             await admin.execute("DROP TABLE IF EXISTS one_child, one_parent")
+            await admin.execute("DROP SEQUENCE IF EXISTS one_order")
             await admin.close()
 
     return asyncio.run(main())
@@ -165,3 +168,47 @@ def test_sqlite_declines_so_the_transaction_runs(tmp_path: Path) -> None:
             await db.run_as_one_statement(unit)
 
     asyncio.run(scenario())
+
+
+def test_checks_run_in_order_stop_at_the_first_failure_and_precede_plain_writes(
+    pg_url: str,
+) -> None:
+    """A sequence is not rolled back, so it shows which parts ran, and in what order. The
+    order matters for speed, not safety: the key's lock is checked before any row is locked."""
+
+    async def scenario(db: database.Database) -> Any:
+        async def failing(conn: OneStatement) -> None:
+            await conn.expect(1, "SELECT nextval('one_order')")  # runs: 1
+            await conn.expect(1, "SELECT 1 WHERE false")  # fails
+            await conn.expect(1, "SELECT nextval('one_order')")  # never runs
+
+        with pytest.raises(Stale):
+            await db.run_as_one_statement(failing)
+
+        async def holding(conn: OneStatement) -> None:
+            await conn.defer(  # queued first, yet runs after every check
+                "INSERT INTO one_child (id, parent_id) SELECT 'c' || nextval('one_order'), 'p'"
+            )
+            await conn.expect(1, "SELECT nextval('one_order')")  # 2
+
+        await db.run_as_one_statement(holding)
+        async with db.reader() as conn:
+            last = await conn.fetchval("SELECT last_value FROM one_order")
+        return int(last), await _rows(db)
+
+    assert _run(pg_url, scenario) == (3, (1, ["c3"]))
+
+
+def test_any_other_refusal_writes_nothing_and_is_stale(pg_url: str) -> None:
+    async def scenario(db: database.Database) -> Any:
+        async def unit(conn: OneStatement) -> None:
+            await conn.expect(
+                1, "UPDATE one_parent SET seats = seats + 1 WHERE id = $1 RETURNING 1", "p"
+            )
+            await conn.expect(1, "SELECT 1 WHERE 1 / $1 = 1", 0)  # division by zero
+
+        with pytest.raises(Stale):
+            await db.run_as_one_statement(unit)
+        return await _rows(db)
+
+    assert _run(pg_url, scenario) == (1, [])

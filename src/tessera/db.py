@@ -488,6 +488,9 @@ class PostgresDatabase:
                         command_timeout=30,
                         timeout=5,
                         reset=_keep_session,
+                        # A create sent as one statement has a shape per quantity, branch and
+                        # number of webhook items; asyncpg's default 100 would re-prepare.
+                        statement_cache_size=512,
                     )
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     raise ServiceUnavailable() from exc
@@ -540,6 +543,14 @@ class PostgresDatabase:
                 return result
         except _PG_UNAVAILABLE as exc:
             raise ServiceUnavailable() from exc
+        except asyncpg.PostgresError as exc:
+            # Not one of the ways a statement is expected to give way, yet PostgreSQL refused
+            # it, so nothing of it committed: the transaction decides (and answers that error
+            # itself if it is real). Logged, since it costs every such request a second try.
+            log.warning(
+                "a unit of work sent as one statement failed; running it as a transaction: %s", exc
+            )
+            raise Stale(str(exc)) from exc
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -238,20 +240,22 @@ def test_a_cost_changed_meanwhile_is_the_one_charged(
     assert api.count("payments") == 1
 
 
+@pytest.mark.parametrize("status", ["valid", "pending_approval"])  # takes seats, takes none
 def test_a_class_deleted_meanwhile_is_not_found(
-    acme: Tenant, api: ApiClient, database_url: str
+    acme: Tenant, api: ApiClient, database_url: str, status: str
 ) -> None:
     event = acme.make_event()
     klass = acme.make_ticket_class(event["id"], name="Going")
+    sent = body(klass["id"], status=status)
     with between_read_and_write(
         api, database_url, "UPDATE ticket_classes SET status = 'deleted' WHERE id = $1", klass["id"]
     ) as made:
-        response = acme.post(path(event["id"]), body(klass["id"]), headers={"Idempotency-Key": "d"})
+        response = acme.post(path(event["id"]), sent, headers={"Idempotency-Key": "d"})
     assert made
     assert response.status_code == 404
     assert response.json()["error"] == "Ticket class not found"
     assert (api.count("tickets"), api.count("contacts"), api.count("payments")) == (0, 0, 0)
-    retry = acme.post(path(event["id"]), body(klass["id"]), headers={"Idempotency-Key": "d"})
+    retry = acme.post(path(event["id"]), sent, headers={"Idempotency-Key": "d"})
     assert retry.headers["idempotent-replay"] == "true"  # the 404 was stored, once
     assert retry.content == response.content
 
@@ -428,3 +432,163 @@ def test_a_key_in_flight_answers_409_and_executes_nothing(
 
     asyncio.run(scenario())
     assert api.count("tickets") == 0
+
+
+def test_an_expired_key_is_replaced_in_one_statement(
+    acme: Tenant, api: ApiClient, clock: Any
+) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    first = acme.post(path(event["id"]), body(ga["id"]), headers={"Idempotency-Key": "old"})
+    clock.advance(hours=25)
+    again, sent = counted(
+        lambda: acme.post(path(event["id"]), body(ga["id"]), headers={"Idempotency-Key": "old"})
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert "idempotent-replay" not in again.headers
+    assert sent == 3
+    replay = acme.post(path(event["id"]), body(ga["id"]), headers={"Idempotency-Key": "old"})
+    assert replay.content == again.content
+
+
+# -- changes that commit while the statement waits for a row lock ----------------------------
+
+
+class Holder:
+    """A transaction on its own connection (and thread) that has made ``statements`` and holds
+    their row locks until :meth:`commit_once_blocking`."""
+
+    def __init__(self, url: str, *statements: tuple[Any, ...]) -> None:
+        self._url = url
+        self._ready, self._commit = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=asyncio.run, args=(self._hold(statements),))
+        self._thread.start()
+        assert self._ready.wait(10), "the holding transaction did not start"
+
+    async def _hold(self, statements: tuple[tuple[Any, ...], ...]) -> None:
+        conn = await asyncpg.connect(self._url)
+        try:
+            async with conn.transaction():
+                for sql, *args in statements:
+                    await conn.execute(sql, *args)
+                self._ready.set()
+                await asyncio.get_running_loop().run_in_executor(None, self._commit.wait, 30)
+        finally:
+            await conn.close()
+
+    def blocking(self) -> bool:
+        """Whether another backend waits on a lock (the statement, behind our rows)."""
+
+        async def query() -> bool:
+            conn = await asyncpg.connect(self._url)
+            try:
+                return bool(
+                    await conn.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()"
+                    )
+                )
+            finally:
+                await conn.close()
+
+        return asyncio.run(query())
+
+    def wait_until_blocking(self) -> None:
+        deadline = time.monotonic() + 10
+        while not self.blocking():
+            assert time.monotonic() < deadline, "nothing came to wait on the held rows"
+            time.sleep(0.02)
+
+    def commit(self) -> None:
+        self._commit.set()
+        self._thread.join(15)
+
+
+def in_thread(call: Callable[[], httpx.Response]) -> Callable[[], httpx.Response]:
+    """Start ``call`` on another thread; the returned function waits for its response."""
+    answers: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: answers.append(call()))
+    thread.start()
+
+    def response() -> httpx.Response:
+        thread.join(30)
+        return answers[0]
+
+    return response
+
+
+def test_an_invited_ticket_committed_while_the_statement_waits_is_upgraded(
+    acme: Tenant, api: ApiClient, database_url: str
+) -> None:
+    """The statement's snapshot cannot see an invited ticket committed while it waited on the
+    contact's row; the contact's new row version makes it give way to the transaction."""
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    pending = acme.make_attendees(event["id"], ga["id"], status="pending_approval")
+    pending_id = pending.json()["data"][0]["id"]
+    # what a concurrent create of an invited ticket for Jane does: upsert her, add the ticket
+    holder = Holder(
+        database_url,
+        ("UPDATE contacts SET updated_at = updated_at + 1 WHERE email = 'jane@example.com'",),
+        ("UPDATE tickets SET status = 'invited' WHERE id = $1", pending_id),
+    )
+    try:
+        response = in_thread(lambda: acme.make_attendees(event["id"], ga["id"]))
+        holder.wait_until_blocking()
+    finally:
+        holder.commit()
+    answer = response()
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["quantity"] == 0
+    assert [a["id"] for a in answer.json()["data"]] == [pending_id]
+    assert api.count("tickets") == 1
+    assert consistent(api)
+
+
+def test_a_class_renamed_while_the_statement_waits_shows_its_new_name(
+    acme: Tenant, api: ApiClient, database_url: str
+) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    holder = Holder(
+        database_url, ("UPDATE ticket_classes SET name = 'Renamed' WHERE id = $1", ga["id"])
+    )
+    try:
+        response = in_thread(lambda: acme.post(path(event["id"]), body(ga["id"])))
+        holder.wait_until_blocking()
+    finally:
+        holder.commit()
+    answer = response()
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["data"][0]["ticket_class_name"] == "Renamed"
+    assert api.count("tickets") == 1
+    assert consistent(api)
+
+
+def test_a_retry_while_the_statement_waits_answers_409_at_once(
+    acme: Tenant, api: ApiClient, database_url: str
+) -> None:
+    """The first request's statement holds its key's lock while it waits on the class row; a
+    retry with the key answers 409 at once (its own statement stops at the lock, before any
+    row), and once the first commits, the next retry replays it."""
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    keyed = {"Idempotency-Key": "waiting"}
+    holder = Holder(database_url, ("UPDATE ticket_classes SET name = name WHERE id = $1", ga["id"]))
+    try:
+        first = in_thread(lambda: acme.post(path(event["id"]), body(ga["id"]), headers=keyed))
+        holder.wait_until_blocking()
+        started = time.monotonic()
+        retry = acme.post(path(event["id"]), body(ga["id"]), headers=keyed)
+        waited = time.monotonic() - started
+    finally:
+        holder.commit()
+    assert retry.status_code == 409, retry.text
+    assert retry.json()["code"] == "idempotent_request_in_progress"
+    assert waited < 5  # it did not queue behind the held row (the holder waits 30 s)
+    answer = first()
+    assert answer.status_code == 201, answer.text
+    later = acme.post(path(event["id"]), body(ga["id"]), headers=keyed)
+    assert later.headers["idempotent-replay"] == "true"
+    assert later.content == answer.content
+    assert api.count("tickets") == 1

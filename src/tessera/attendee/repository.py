@@ -99,12 +99,13 @@ async def create_state(
 ) -> Row | None:
     """What a Create Attendee sent as one statement decides from, in one read: the event
     (None: not found) with its seats, the class if it is an active class of that event, and the
-    contact with that email, if any, with whether it holds invited tickets on the event."""
+    contact with that email, if any, with whether it holds invited tickets on the event and the
+    version of its row (``xmin``: every write of the row makes a new one)."""
     return await conn.fetchrow(
         "SELECT e.require_approval AS event_requires_approval, e.capacity, e.tickets_sold,"
         " tc.id AS class_id, tc.name, tc.cost, tc.currency, tc.require_approval,"
         " tc.quantity_total, tc.quantity_sold,"
-        " c.id AS contact_id, c.first_name, c.last_name, c.phone,"
+        " c.id AS contact_id, c.first_name, c.last_name, c.xmin::text AS contact_version,"
         " (c.id IS NOT NULL AND EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = c.id"
         " AND t.event_id = e.id AND t.status = 'invited')) AS has_invited"
         " FROM events e LEFT JOIN ticket_classes tc"
@@ -173,7 +174,12 @@ async def expect_event(
 
 
 async def expect_no_invited(conn: OneStatement, event_id: str, contact_id: str) -> None:
-    """Still no invited ticket of the contact on the event (one would have to be upgraded)."""
+    """Still no invited ticket of the contact on the event (one would have to be upgraded).
+
+    This sees the statement's snapshot only. An invited ticket committed while the statement
+    waited on a row lock is not in it; but whatever makes one writes its contact row too (the
+    upsert of a create), and the contact's update (``contacts.expect_update``) re-checks its
+    row version after that lock, so the statement is stale then."""
     await conn.expect(
         0,
         "SELECT 1 FROM tickets WHERE contact_id = $1 AND event_id = $2 AND status = 'invited'"

@@ -91,16 +91,17 @@ async def expect_update(
     now: int,
 ) -> dict[str, Any]:
     """In a one-statement unit: :func:`upsert`'s update of an existing contact (the non-empty
-    values given replace the stored ones), as long as the contact is still as ``read`` (its
-    ``contact_id``, ``first_name``, ``last_name``, ``phone``); else the unit is stale. Returns
-    the contact as it will be."""
+    values given replace the stored ones), as long as its row is still the version ``read``
+    (``contact_id``, ``contact_version``, ``first_name``, ``last_name``); else the unit is stale.
+    PostgreSQL checks the version on the newest row after waiting for its lock, so any write of
+    the contact since the read (a concurrent create's upsert among them) is seen. Returns the
+    contact as it will be."""
     await conn.expect(
         1,
         "UPDATE contacts SET first_name = COALESCE($4, first_name),"
         " last_name = COALESCE($5, last_name), phone = COALESCE($6, phone), updated_at = $7"
-        " WHERE id = $1 AND organization_id = $2 AND email = $3"
-        " AND first_name IS NOT DISTINCT FROM $8 AND last_name IS NOT DISTINCT FROM $9"
-        " AND phone IS NOT DISTINCT FROM $10 RETURNING 1",
+        " WHERE id = $1 AND organization_id = $2 AND email = $3 AND xmin::text = $8"
+        " RETURNING 1",
         read["contact_id"],
         organization_id,
         email,
@@ -108,9 +109,7 @@ async def expect_update(
         last_name or None,
         phone or None,
         now,
-        read["first_name"],
-        read["last_name"],
-        read["phone"],
+        read["contact_version"],
     )
     return {
         "id": read["contact_id"],
