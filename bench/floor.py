@@ -1,4 +1,6 @@
-"""SQLite's own share of a Create Attendee, measured without HTTP: the floor under one process.
+"""The database's own share of a Create Attendee, measured without HTTP: the floor under it.
+
+SQLite (:func:`measure`): the floor under one process.
 
 The create scenario measures whole requests. This replays the statements that one real create
 sent (recorded in-process, ``tessera.db.STATEMENTS.recording``) in a loop on one thread, the way
@@ -12,16 +14,26 @@ The thread's CPU time per replay is what SQLite (with the ``sqlite3`` module) co
 nothing else runs: no HTTP, no JSON, no Tessera code between the statements. Measured a second
 time with every index that only serves reads dropped (the unique ones, which enforce rules,
 stay), it bounds what any leaner schema could buy.
+
+PostgreSQL (:func:`measure_postgres`): the statements a create sends (three, as one statement
+after two reads) replayed by as many connections as the served scenario uses, each create on
+one of the scenario's ticket classes, for a number of seconds. PostgreSQL's processes' CPU per
+create is what the database alone costs a create on this machine: the server's code and HTTP
+come on top, on the same cores.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import asyncpg
+import uvloop
 
 from tessera.db import _to_sqlite, open_sqlite
 from tessera.sqlite_checkpoint import Checkpointer
@@ -37,14 +49,15 @@ class Step:
     in_transaction: bool
 
 
-def steps_of(first: Recorded, second: Recorded) -> list[Step]:
+def steps_of(first: Recorded, second: Recorded, dialect: str = "sqlite") -> list[Step]:
     """The replayable statements of a create, from two recorded creates of the same shape."""
     if [s[0] for s in first] != [s[0] for s in second]:
         raise ValueError("the two recorded creates sent different statements")
     steps = []
     for (sql, args, in_transaction), (_, other, _) in zip(first, second, strict=True):
         fresh = tuple(isinstance(a, str) and a != b for a, b in zip(args, other, strict=True))
-        steps.append(Step(_to_sqlite(sql), args, fresh, in_transaction))
+        text = _to_sqlite(sql) if dialect == "sqlite" else sql
+        steps.append(Step(text, args, fresh, in_transaction))
     return steps
 
 
@@ -102,3 +115,83 @@ def drop_read_only_indexes(path: str) -> list[str]:
     finally:
         raw.close()
     return names
+
+
+@dataclass(frozen=True)
+class ServerFloor:
+    creates: int
+    seconds: float
+    database_cpu_us: float  # PostgreSQL's processes, per create
+    client_cpu_us: float  # this process (asyncpg and the replay loop), per create
+
+
+def measure_postgres(
+    url: str,
+    steps: list[Step],
+    *,
+    recorded_target: tuple[str, str],
+    targets: list[tuple[str, str]],
+    connections: int,
+    seconds: float,
+    database_cpu: Callable[[], float],
+) -> ServerFloor:
+    """Replay a create's statements on ``connections`` connections for ``seconds``, each
+    replay on the next of ``targets`` (event, class), in place of the recorded one."""
+    return uvloop.run(
+        _measure_postgres(url, steps, recorded_target, targets, connections, seconds, database_cpu)
+    )
+
+
+async def _measure_postgres(
+    url: str,
+    steps: list[Step],
+    recorded_target: tuple[str, str],
+    targets: list[tuple[str, str]],
+    connections: int,
+    seconds: float,
+    database_cpu: Callable[[], float],
+) -> ServerFloor:
+    pool = [await asyncpg.connect(url) for _ in range(connections)]
+    run = uuid.uuid4().hex[:6]
+    numbers = iter(range(10**12))
+    done = 0
+
+    async def loop(conn: asyncpg.Connection, until: float, counted: bool) -> None:
+        nonlocal done
+        while time.monotonic() < until:
+            n = next(numbers)
+            event_id, class_id = targets[n % len(targets)]
+            swap = {recorded_target[0]: event_id, recorded_target[1]: class_id}
+            await _replay_postgres(conn, steps, f"~{run}{n}", swap)
+            done += counted
+
+    try:
+        warm = time.monotonic() + min(2.0, seconds / 4)
+        await asyncio.gather(*(loop(conn, warm, False) for conn in pool))
+        database, client, started = database_cpu(), time.process_time(), time.monotonic()
+        until = started + seconds
+        await asyncio.gather(*(loop(conn, until, True) for conn in pool))
+        elapsed = time.monotonic() - started
+        database, client = database_cpu() - database, time.process_time() - client
+    finally:
+        for conn in pool:
+            await conn.close()
+    per = 1e6 / max(1, done)
+    return ServerFloor(done, elapsed, database * per, client * per)
+
+
+async def _replay_postgres(
+    conn: asyncpg.Connection, steps: list[Step], suffix: str, swap: dict[str, str]
+) -> None:
+    open_transaction = False
+    for step in steps:
+        if step.in_transaction != open_transaction:
+            await conn.execute("BEGIN" if step.in_transaction else "COMMIT")
+            open_transaction = step.in_transaction
+        args = [
+            a + suffix if f else swap.get(a, a) if isinstance(a, str) else a
+            for a, f in zip(step.args, step.fresh, strict=True)
+        ]
+        await conn.fetch(step.sql, *args)
+    if open_transaction:
+        await conn.execute("COMMIT")

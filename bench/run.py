@@ -461,7 +461,7 @@ def statements_per_request(
     url: str, key: str, pop: Population, samples: int = 50
 ) -> tuple[dict[str, float], list[floor.Recorded], bytes]:
     """Statements each kind of request sends, counted in-process over real requests; and the
-    statements of two more creates, recorded (SQLite only) for the floor and the ceiling, with
+    statements of two more creates, recorded for the floors (and on SQLite the ceiling), with
     the last one's response body."""
     from fastapi.testclient import TestClient
 
@@ -504,20 +504,19 @@ def statements_per_request(
         )
         recorded: list[floor.Recorded] = []
         created = b""
-        if url.startswith("sqlite"):
-            for i in (samples + 1, samples + 2):
-                tessera_db.STATEMENTS.recording = []
-                try:
-                    response = client.post(
-                        create_path,
-                        json=body(i),
-                        headers={**headers, "Idempotency-Key": f"{nonce}-{i}"},
-                    )
-                    assert response.status_code == 201, response.text
-                    recorded.append(tessera_db.STATEMENTS.recording)
-                    created = response.content
-                finally:
-                    tessera_db.STATEMENTS.recording = None
+        for i in (samples + 1, samples + 2):  # both databases: the floors replay these
+            tessera_db.STATEMENTS.recording = []
+            try:
+                response = client.post(
+                    create_path,
+                    json=body(i),
+                    headers={**headers, "Idempotency-Key": f"{nonce}-{i}"},
+                )
+                assert response.status_code == 201, response.text
+                recorded.append(tessera_db.STATEMENTS.recording)
+                created = response.content
+            finally:
+                tessera_db.STATEMENTS.recording = None
         measure(
             "replay",
             lambda i: client.post(
@@ -539,6 +538,53 @@ def statements_per_request(
             ),
         )
     return counts, recorded, created
+
+
+def run_postgres_floor(
+    url: str,
+    recorded: list[floor.Recorded],
+    variant: str,
+    targets: list[tuple[str, str]],
+    hot: tuple[str, str],
+    profile: Profile,
+) -> Result:
+    """The PostgreSQL create floor (bench/floor.py): the create's statements replayed by as
+    many connections as the two servers' pools hold, without HTTP, on the scenario's classes."""
+    steps = floor.steps_of(*recorded, dialect="postgresql")
+    connections = 2 * 4  # two servers, TESSERA_DB_POOL_SIZE's default of 4 each
+    name = f"create-floor-{variant}"
+    log(
+        f"-- postgresql {name}: a create's {len(steps)} statements replayed without HTTP,"
+        f" {connections} connections, {profile.duration}s"
+    )
+    measured = floor.measure_postgres(
+        url,
+        steps,
+        recorded_target=hot,
+        targets=targets,
+        connections=connections,
+        seconds=profile.duration,
+        database_cpu=lambda: _cpu_seconds(_postgres_pids()),
+    )
+    result = Result(name, "postgresql", 1)
+    result.requests = measured.creates
+    result.rps = measured.creates / measured.seconds
+    result.cpu_us_per_request = measured.client_cpu_us
+    result.database_cpu_us_per_request = measured.database_cpu_us
+    result.statements_per_request = float(len(steps))
+    result.verified = asyncio.run(_verify(url))
+    cores = os.cpu_count() or 1
+    rate = GOALS[("create", "postgresql", variant)][1]
+    log(
+        f"   {result.rps:8.0f} creates/s  CPU per create: PostgreSQL"
+        f" {measured.database_cpu_us:,.0f} µs + the replaying client {measured.client_cpu_us:,.0f}"
+        f" µs  counters {'OK' if result.verified else 'MISMATCH'}"
+    )
+    log(
+        f"   PostgreSQL alone allows at most {cores * 1e6 / measured.database_cpu_us:,.0f}"
+        f" creates/s on {cores} cores, with a server that cost nothing; the goal is {rate:,}"
+    )
+    return result
 
 
 def run_floor(
@@ -622,6 +668,7 @@ def run_database(
         org, key = migrated_with_key(env)
         pop = asyncio.run(_populate(url, org, key["id"], profile, spread=64))
         statements, recorded, created = statements_per_request(url, key["key"], pop)
+        hot = (pop.hot_event_id, pop.hot_class_id)
         log(
             "  SQL statements per request: "
             + ", ".join(f"{k} {v:.1f}" for k, v in statements.items())
@@ -661,7 +708,10 @@ def run_database(
                     url,
                 )
             )
-        if recorded and (not only or "create" in only):
+        if kind == "postgresql" and recorded and (not only or "create" in only):
+            for variant, targets in (("spread", pop.spread), ("hot", [hot])):
+                results.append(run_postgres_floor(url, recorded, variant, targets, hot, profile))
+        if kind == "sqlite" and recorded and (not only or "create" in only):
             create = next(
                 (r for r in results if r.database == kind and r.scenario == "create-hot"), None
             )

@@ -93,14 +93,19 @@ class IntegrityViolation(Exception):
 class StatementCounter:
     """Counts statements sent, so the benchmark can report statements per request.
 
-    While ``recording`` is a list, SQLite statements are also kept there as (SQL, arguments,
+    While ``recording`` is a list, statements are also kept there as (SQL as sent, arguments,
     whether a transaction was open): the benchmark replays a Create Attendee's statements
-    without HTTP to measure SQLite's own share of a request (bench/floor.py).
+    without HTTP to measure the database's own share of a request (bench/floor.py).
     """
 
     def __init__(self) -> None:
         self.count = 0
         self.recording: list[tuple[str, tuple[Any, ...], bool]] | None = None
+
+    def sent(self, sql: str, args: tuple[Any, ...], in_transaction: bool) -> None:
+        self.count += 1
+        if self.recording is not None:
+            self.recording.append((sql, args, in_transaction))
 
 
 STATEMENTS = StatementCounter()
@@ -120,9 +125,7 @@ class _SqliteConnection:
         self._raw = raw
 
     def _run(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
-        STATEMENTS.count += 1
-        if STATEMENTS.recording is not None:
-            STATEMENTS.recording.append((sql, args, self._raw.in_transaction))
+        STATEMENTS.sent(sql, args, self._raw.in_transaction)
         try:
             return self._raw.execute(_to_sqlite(sql), args)
         except sqlite3.IntegrityError as exc:
@@ -201,7 +204,7 @@ class _PgConnection:
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         sql, args = self._with_deferred(sql, args)
-        STATEMENTS.count += 1
+        STATEMENTS.sent(sql, args, self._raw.is_in_transaction())
         try:
             return list(await self._raw.fetch(sql, *args))
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -209,7 +212,7 @@ class _PgConnection:
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         sql, args = self._with_deferred(sql, args)
-        STATEMENTS.count += 1
+        STATEMENTS.sent(sql, args, self._raw.is_in_transaction())
         try:
             return await self._raw.fetchrow(sql, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -221,7 +224,7 @@ class _PgConnection:
 
     async def execute(self, sql: str, *args: Any) -> int:
         sql, args = self._with_deferred(sql, args)
-        STATEMENTS.count += 1
+        STATEMENTS.sent(sql, args, self._raw.is_in_transaction())
         try:
             status: str = await self._raw.execute(sql, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -290,9 +293,10 @@ class _PgOneStatement(_PgConnection):
         shapes = tuple((sql, len(args), rows) for sql, args, rows in self._parts)
         values = tuple(value for _, args, _ in self._parts for value in args)
         self._parts = []
-        STATEMENTS.count += 1
+        sql = _one_statement_sql(shapes)
+        STATEMENTS.sent(sql, values, False)
         try:
-            await self._raw.fetchval(_one_statement_sql(shapes), *values)
+            await self._raw.fetchval(sql, *values)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise Stale(str(exc)) from exc
         except asyncpg.PostgresError as exc:

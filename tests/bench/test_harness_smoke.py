@@ -61,6 +61,27 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
 
 
 @pytest.mark.slow
+def test_postgresql_creates_and_their_floors_run_and_verify_counters() -> None:
+    stdout = run_harness("--database", "postgresql", "--only", "create")
+    line = next(x for x in stdout.splitlines() if x.startswith("BENCH_SUMMARY "))
+    results = {r["scenario"]: r for r in json.loads(line.removeprefix("BENCH_SUMMARY "))}
+    assert set(results) == {
+        "create-spread",
+        "create-hot",
+        "create-floor-spread",
+        "create-floor-hot",
+    }
+    for result in results.values():
+        assert result["requests"] > 0 and result["non_2xx"] == 0, result
+        assert result["verified"] is True, result  # counters = rows after each
+        assert result["database_cpu_us_per_request"] > 0, result
+    for variant in ("spread", "hot"):  # the floors replay what a served create sends
+        floor = results[f"create-floor-{variant}"]
+        assert floor["statements_per_request"] == results["create-spread"]["statements_per_request"]
+    assert "PostgreSQL alone allows at most" in stdout
+
+
+@pytest.mark.slow
 def test_soak_mode_runs_and_reports_rss() -> None:
     stdout = run_harness("--soak", "200")
     line = next(x for x in stdout.splitlines() if x.startswith("BENCH_SOAK "))
