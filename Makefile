@@ -29,7 +29,7 @@ test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL)
 	exit $$rc
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmark against populated SQLite and PostgreSQL (≈ 5 min; needs wrk)
+bench: $(STAMP) ## Benchmark against populated SQLite and PostgreSQL (≈ 5–8 min; needs wrk)
 	$(BIN)/python bench/run.py
 
 .PHONY: bench-quick

@@ -9,8 +9,9 @@ For every scenario it prints req/s, p50/p95/p99 latency, non-2xx responses, CPU 
 (of the servers, of PostgreSQL, of wrk), SQL statements per request and server RSS; appends one
 JSON line per scenario to bench/results/results.jsonl and writes a Markdown table to
 bench/RESULTS.md (not for --smoke). After each create scenario it checks that ticket rows equal the
-seat counters. On SQLite it also measures the create's floor: its statements replayed without HTTP
-(bench/floor.py).
+seat counters. It also measures the create's floors: its statements replayed without HTTP
+(bench/floor.py; on PostgreSQL with as many connections as the servers' pools), and on SQLite its
+ceiling: a bare server that only parses HTTP and replays them (bench/ceiling.py).
 """
 
 from __future__ import annotations
