@@ -137,21 +137,6 @@ def measure_postgres(
 ) -> ServerFloor:
     """Replay a create's statements on ``connections`` connections for ``seconds``, each
     replay on the next of ``targets`` (event, class), in place of the recorded one."""
-    return uvloop.run(
-        _measure_postgres(url, steps, recorded_target, targets, connections, seconds, database_cpu)
-    )
-
-
-async def _measure_postgres(
-    url: str,
-    steps: list[Step],
-    recorded_target: tuple[str, str],
-    targets: list[tuple[str, str]],
-    connections: int,
-    seconds: float,
-    database_cpu: Callable[[], float],
-) -> ServerFloor:
-    pool = [await asyncpg.connect(url) for _ in range(connections)]
     run = uuid.uuid4().hex[:6]
     numbers = iter(range(10**12))
     done = 0
@@ -165,19 +150,23 @@ async def _measure_postgres(
             await _replay_postgres(conn, steps, f"~{run}{n}", swap)
             done += counted
 
-    try:
-        warm = time.monotonic() + min(2.0, seconds / 4)
-        await asyncio.gather(*(loop(conn, warm, False) for conn in pool))
-        database, client, started = database_cpu(), time.process_time(), time.monotonic()
-        until = started + seconds
-        await asyncio.gather(*(loop(conn, until, True) for conn in pool))
-        elapsed = time.monotonic() - started
-        database, client = database_cpu() - database, time.process_time() - client
-    finally:
-        for conn in pool:
-            await conn.close()
-    per = 1e6 / max(1, done)
-    return ServerFloor(done, elapsed, database * per, client * per)
+    async def main() -> ServerFloor:
+        pool = [await asyncpg.connect(url) for _ in range(connections)]
+        try:
+            warm = time.monotonic() + min(2.0, seconds / 4)
+            await asyncio.gather(*(loop(conn, warm, False) for conn in pool))
+            database, client, started = database_cpu(), time.process_time(), time.monotonic()
+            until = started + seconds
+            await asyncio.gather(*(loop(conn, until, True) for conn in pool))
+            elapsed = time.monotonic() - started
+            database, client = database_cpu() - database, time.process_time() - client
+        finally:
+            for conn in pool:
+                await conn.close()
+        per = 1e6 / max(1, done)
+        return ServerFloor(done, elapsed, database * per, client * per)
+
+    return uvloop.run(main())
 
 
 async def _replay_postgres(

@@ -71,6 +71,15 @@ def consistent(api: ApiClient) -> bool:
     return bad == 0
 
 
+def assert_upgraded(response: httpx.Response, ticket_id: str, api: ApiClient) -> None:
+    """The create upgraded that invited ticket, the only ticket, and created none."""
+    assert response.status_code == 201, response.text
+    assert response.json()["quantity"] == 0
+    assert [a["id"] for a in response.json()["data"]] == [ticket_id]
+    assert api.count("tickets") == 1
+    assert consistent(api)
+
+
 @contextmanager
 def between_read_and_write(api: ApiClient, url: str, sql: str, *args: Any) -> Iterator[list[int]]:
     """Run ``sql`` on another connection, committed, after the next one-statement create has
@@ -364,11 +373,7 @@ def test_an_invited_ticket_that_appears_meanwhile_is_upgraded(
     ) as made:
         response = acme.make_attendees(event["id"], ga["id"])
     assert made
-    assert response.status_code == 201, response.text
-    assert response.json()["quantity"] == 0
-    assert [a["id"] for a in response.json()["data"]] == [pending_id]
-    assert api.count("tickets") == 1
-    assert consistent(api)
+    assert_upgraded(response, pending_id, api)
 
 
 def test_a_key_answered_meanwhile_is_replayed_and_executes_nothing(
@@ -537,12 +542,7 @@ def test_an_invited_ticket_committed_while_the_statement_waits_is_upgraded(
         holder.wait_until_blocking()
     finally:
         holder.commit()
-    answer = response()
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["quantity"] == 0
-    assert [a["id"] for a in answer.json()["data"]] == [pending_id]
-    assert api.count("tickets") == 1
-    assert consistent(api)
+    assert_upgraded(response(), pending_id, api)
 
 
 def test_a_class_renamed_while_the_statement_waits_shows_its_new_name(
