@@ -35,7 +35,7 @@ from typing import Any
 import asyncpg
 import uvloop
 
-from tessera.db import _to_sqlite, open_sqlite
+from tessera.db import open_sqlite, to_sqlite
 from tessera.sqlite_checkpoint import Checkpointer
 
 Recorded = Sequence[tuple[str, tuple[Any, ...], bool]]
@@ -56,7 +56,7 @@ def steps_of(first: Recorded, second: Recorded, dialect: str = "sqlite") -> list
     steps = []
     for (sql, args, in_transaction), (_, other, _) in zip(first, second, strict=True):
         fresh = tuple(isinstance(a, str) and a != b for a, b in zip(args, other, strict=True))
-        text = _to_sqlite(sql) if dialect == "sqlite" else sql
+        text = to_sqlite(sql) if dialect == "sqlite" else sql
         steps.append(Step(text, args, fresh, in_transaction))
     return steps
 

@@ -123,7 +123,7 @@ async def create_attendees_in_one_statement(
         state["require_approval"], state["event_requires_approval"]
     )
     seats = body.quantity if status in repository.SEAT_STATUSES else 0
-    if seats and not seats_left(state, seats):
+    if seats and not _seats_left(state, seats):
         raise Stale("no room: the transaction answers, with the seats that remain")
     existing = state["contact_id"] is not None
     if existing and status != "invited" and state["has_invited"]:
@@ -163,7 +163,7 @@ def _default_status(class_requires_approval: bool, event_requires_approval: bool
     return "pending_approval" if class_requires_approval or event_requires_approval else "valid"
 
 
-def seats_left(state: Any, seats: int) -> bool:
+def _seats_left(state: Any, seats: int) -> bool:
     """Whether the class and the event, as read, have room for ``seats`` more."""
     total: int = state["quantity_total"]
     capacity: int = state["capacity"]
