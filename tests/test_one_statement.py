@@ -74,7 +74,9 @@ def test_expectations_that_hold_commit_everything_in_one_statement(pg_url: str) 
     assert rows == (2, ["c1"])
 
 
-def test_an_expectation_that_fails_writes_nothing_and_is_stale(pg_url: str) -> None:
+def test_an_expectation_that_fails_writes_nothing_and_is_stale(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     async def scenario(db: database.Database) -> Any:
         async def unit(conn: OneStatement) -> None:
             await conn.defer("INSERT INTO one_child (id, parent_id) VALUES ($1, $2)", "c1", "p")
@@ -92,6 +94,7 @@ def test_an_expectation_that_fails_writes_nothing_and_is_stale(pg_url: str) -> N
         return await _rows(db)
 
     assert _run(pg_url, scenario) == (1, [])
+    assert "running it as a transaction" not in caplog.text  # expected: not worth a warning
 
 
 def test_a_constraint_that_refuses_is_stale_and_writes_nothing(pg_url: str) -> None:
@@ -199,7 +202,9 @@ def test_checks_run_in_order_stop_at_the_first_failure_and_precede_plain_writes(
     assert _run(pg_url, scenario) == (3, (1, ["c3"]))
 
 
-def test_any_other_refusal_writes_nothing_and_is_stale(pg_url: str) -> None:
+def test_any_other_refusal_writes_nothing_and_is_stale_and_is_logged(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     async def scenario(db: database.Database) -> Any:
         async def unit(conn: OneStatement) -> None:
             await conn.expect(
@@ -212,3 +217,4 @@ def test_any_other_refusal_writes_nothing_and_is_stale(pg_url: str) -> None:
         return await _rows(db)
 
     assert _run(pg_url, scenario) == (1, [])
+    assert "running it as a transaction" in caplog.text

@@ -9,6 +9,37 @@ from tessera.db import Connection, OneStatement, Row
 COLUMNS = "id, email, first_name, last_name, phone, erased_at, created_at, updated_at"
 
 
+# A new contact; empty names and phone are stored as NULL.
+_INSERT = (
+    "INSERT INTO contacts (id, organization_id, email, first_name, last_name, phone,"
+    " erased_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7)"
+)
+
+
+_UPSERT = (
+    f"{_INSERT} ON CONFLICT (organization_id, email) DO UPDATE SET"
+    " first_name = COALESCE(NULLIF(excluded.first_name, ''), contacts.first_name),"
+    " last_name = COALESCE(NULLIF(excluded.last_name, ''), contacts.last_name),"
+    " phone = COALESCE(NULLIF(excluded.phone, ''), contacts.phone),"
+    " updated_at = excluded.updated_at"
+    f" RETURNING {COLUMNS}"
+)
+_INSERT_IF_ABSENT = f"{_INSERT} ON CONFLICT (organization_id, email) DO NOTHING RETURNING 1"
+
+
+def _insert_args(
+    organization_id: str,
+    new_id: str,
+    email: str,
+    first_name: str | None,
+    last_name: str | None,
+    phone: str | None,
+    now: int,
+) -> tuple[Any, ...]:
+    names = (first_name or None, last_name or None, phone or None)
+    return (new_id, organization_id, email, *names, now)
+
+
 async def upsert(
     conn: Connection,
     organization_id: str,
@@ -25,21 +56,8 @@ async def upsert(
     Returns the contact; its ``id`` equals ``new_id`` exactly when it was created now.
     """
     row = await conn.fetchrow(
-        f"INSERT INTO contacts (id, organization_id, email, first_name, last_name, phone,"
-        f" erased_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7)"
-        f" ON CONFLICT (organization_id, email) DO UPDATE SET"
-        f" first_name = COALESCE(NULLIF(excluded.first_name, ''), contacts.first_name),"
-        f" last_name = COALESCE(NULLIF(excluded.last_name, ''), contacts.last_name),"
-        f" phone = COALESCE(NULLIF(excluded.phone, ''), contacts.phone),"
-        f" updated_at = excluded.updated_at"
-        f" RETURNING {COLUMNS}",
-        new_id,
-        organization_id,
-        email,
-        first_name or None,
-        last_name or None,
-        phone or None,
-        now,
+        _UPSERT,
+        *_insert_args(organization_id, new_id, email, first_name, last_name, phone, now),
     )
     assert row is not None
     return row
@@ -60,16 +78,8 @@ async def expect_insert(
     this email appeared meanwhile, the unit is stale. Returns the contact as it will be."""
     await conn.expect(
         1,
-        "INSERT INTO contacts (id, organization_id, email, first_name, last_name, phone,"
-        " erased_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7)"
-        " ON CONFLICT (organization_id, email) DO NOTHING RETURNING 1",
-        new_id,
-        organization_id,
-        email,
-        first_name or None,
-        last_name or None,
-        phone or None,
-        now,
+        _INSERT_IF_ABSENT,
+        *_insert_args(organization_id, new_id, email, first_name, last_name, phone, now),
     )
     return {
         "id": new_id,
@@ -92,7 +102,8 @@ async def expect_update(
 ) -> dict[str, Any]:
     """In a one-statement unit: :func:`upsert`'s update of an existing contact (the non-empty
     values given replace the stored ones), as long as its row is still the version ``read``
-    (``contact_id``, ``contact_version``, ``first_name``, ``last_name``); else the unit is stale.
+    (``contact_id``, ``contact_version``; its ``first_name`` and ``last_name`` make the answer);
+    else the unit is stale.
     PostgreSQL checks the version on the newest row after waiting for its lock, so any write of
     the contact since the read (a concurrent create's upsert among them) is seen. Returns the
     contact as it will be."""

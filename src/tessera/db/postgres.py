@@ -13,7 +13,7 @@ import asyncpg
 
 from tessera.db.base import Connection, OneStatement, Retry, Stale, run_with_retries
 from tessera.db.postgres_connection import PgConnection
-from tessera.db.postgres_one_statement import PgOneStatement
+from tessera.db.postgres_one_statement import PgOneStatement, gives_way
 from tessera.errors import ServiceUnavailable
 
 log = logging.getLogger("tessera.db")
@@ -126,12 +126,14 @@ class PostgresDatabase:
         except _PG_UNAVAILABLE as exc:
             raise ServiceUnavailable() from exc
         except asyncpg.PostgresError as exc:
-            # Not one of the ways a statement is expected to give way, yet PostgreSQL refused
-            # it, so nothing of it committed: the transaction decides (and answers that error
-            # itself if it is real). Logged, since it costs every such request a second try.
-            log.warning(
-                "a unit of work sent as one statement failed; running it as a transaction: %s", exc
-            )
+            # PostgreSQL refused the reads or the statement, so nothing of it committed: the
+            # transaction decides (and answers an error itself if it is real). A refusal of
+            # another kind is logged, since it costs every such request a second try.
+            if not gives_way(exc):
+                log.warning(
+                    "a unit of work sent as one statement failed; running it as a transaction: %s",
+                    exc,
+                )
             raise Stale(str(exc)) from exc
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from tessera.db.base import STATEMENTS, Stale
+from tessera.db.base import STATEMENTS
 from tessera.db.postgres_connection import PgConnection, shifted
 
 # Raised by tessera_unexpected(), the function the one statement calls when an expectation fails
@@ -66,11 +66,13 @@ class PgOneStatement(PgConnection):
         self._parts = []
         sql = _one_statement_sql(shapes)
         STATEMENTS.sent(sql, values, False)
-        try:
-            await self._raw.fetchval(sql, *values)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise Stale(str(exc)) from exc
-        except asyncpg.PostgresError as exc:
-            if getattr(exc, "sqlstate", None) in _STALE_STATES:
-                raise Stale(str(exc)) from exc
-            raise
+        await self._raw.fetchval(sql, *values)
+
+
+def gives_way(exc: asyncpg.PostgresError) -> bool:
+    """Whether ``exc`` is one of the ways a one-statement unit is expected to give way: an
+    expectation failed, a constraint refused (a concurrent insert), or a deadlock or
+    serialization failure. Any refusal means nothing of the statement committed."""
+    return isinstance(exc, asyncpg.IntegrityConstraintViolationError) or (
+        getattr(exc, "sqlstate", None) in _STALE_STATES
+    )

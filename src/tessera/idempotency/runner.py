@@ -163,7 +163,7 @@ async def run(
             raise _AlreadyStored()  # another request with this key finished since our lookup
 
     if in_one_statement is not None:
-        one_statement_work = in_one_statement
+        one_statement_work = in_one_statement  # a name the closure below sees as not None
 
         async def attempt_in_one_statement(conn: OneStatement) -> Response:
             await store.expect_lock(conn, api_key_id, key)  # first: checked before anything
