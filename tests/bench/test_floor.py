@@ -68,12 +68,12 @@ def test_only_indexes_that_serve_reads_are_dropped(sqlite_template: Path, tmp_pa
 
 
 def test_cpu_budget_names_each_process_beside_what_the_goal_leaves() -> None:
-    from bench import run
+    from bench import processes, report
 
-    pids = run._postgres_pids()  # PostgreSQL runs on every machine of this project
-    assert pids and run._cpu_seconds(pids) > 0
-    result = run.Result("create-spread", "postgresql", 2, cpu_us_per_request=1000.0)
+    pids = processes.postgres_pids()  # PostgreSQL runs on every machine of this project
+    assert pids and processes.cpu_seconds(pids) > 0
+    result = report.Result("create-spread", "postgresql", 2, cpu_us_per_request=1000.0)
     result.database_cpu_us_per_request, result.load_cpu_us_per_request = 900.0, 50.0
-    line = run.cpu_budget(result, 2_000)
+    line = report.cpu_budget(result, 2_000)
     assert "Tessera 1,000 + PostgreSQL 900 + wrk 50 = 1,950" in line
     assert "at the goal's 2,000 req/s" in line

@@ -1,0 +1,50 @@
+"""What `make bench` runs, on each database, in order: the one place a scenario is registered.
+
+Each entry is a name (what ``--only`` selects) and a function ``(Setup) -> list[Result]``
+(bench/harness.py). To add a scenario module, import it and add one line at the marked place
+of the databases it measures; bench/README.md, "Adding a scenario", says more.
+
+The order is part of what is measured: every scenario runs on the same populated database, so
+each sees the rows the earlier ones wrote. The built-in ones keep the order their history in
+results.jsonl was measured in; new ones go after them and before the floors (the SQLite floor
+drops the indexes that serve reads: nothing may run after it).
+"""
+
+from __future__ import annotations
+
+from bench import bounds
+from bench.goals import (
+    POSTGRESQL_CREATE_HOT,
+    POSTGRESQL_CREATE_SPREAD,
+    SQLITE_CREATE,
+    SQLITE_LIST,
+    SQLITE_REPLAY,
+)
+from bench.harness import Scenario
+from bench.served import Served
+
+SQLITE = [
+    Scenario("create", Served("create", "hot", SQLITE_CREATE)),
+    Scenario("replay", Served("replay", goal=SQLITE_REPLAY)),
+    Scenario("list", Served("list", goal=SQLITE_LIST)),
+    Scenario("get", Served("get")),
+    Scenario("create", bounds.sqlite_ceiling),  # reads create-hot's result
+    # New scenarios on SQLite here.
+    Scenario("create", bounds.sqlite_floors),  # last: drops indexes; reads replay's result
+]
+
+POSTGRESQL = [
+    Scenario("create", Served("create", "spread", POSTGRESQL_CREATE_SPREAD)),
+    Scenario("create", Served("create", "hot", POSTGRESQL_CREATE_HOT)),
+    Scenario("replay", Served("replay")),
+    Scenario("list", Served("list")),
+    # New scenarios on PostgreSQL here.
+    Scenario("create", bounds.postgresql_floors),
+]
+
+REGISTRY = {"sqlite": SQLITE, "postgresql": POSTGRESQL}
+
+
+def selected(kind: str, only: set[str]) -> list[Scenario]:
+    """The scenarios of ``kind``, or those named in ``only`` (--only) if any are."""
+    return [s for s in REGISTRY[kind] if not only or s.name in only]
