@@ -46,7 +46,8 @@ def main() -> int:
     only = {name for name in args.only.split(",") if name}
     known = {s.name for scenarios in REGISTRY.values() for s in scenarios}
     if only - known:
-        parser.error(f"--only: no scenario {', '.join(sorted(only - known))} (known: {known})")
+        unknown, names = ", ".join(sorted(only - known)), ", ".join(sorted(known))
+        parser.error(f"--only: no scenario {unknown} (the scenarios: {names})")
     if wrk_missing():
         return 2
     if args.soak:

@@ -72,14 +72,17 @@ def measure_load(
 def served(
     setup: Setup,
     name: str,
-    scripts: Scripts,
+    scripts: Scripts | str,
     goal: Goal | None = None,
     verify: bool = False,
     label: str | None = None,
 ) -> Result:
     """One scenario on the database's `tessera serve` processes, started for it and stopped
     after: the ``-- ...`` line, the measured load, the servers' RSS, with ``verify`` the seat
-    counters checked against ticket rows afterwards, and the figures' two lines."""
+    counters checked against ticket rows afterwards, and the figures' two lines.
+
+    ``scripts``: one Lua script that every server gets, or a function that builds one per
+    server (requests that must be unique across servers, such as creates, need that)."""
     profile = setup.profile
     log(
         f"-- {setup.kind} {label or name}: {setup.processes} process(es), "
@@ -87,7 +90,11 @@ def served(
     )
     with running(setup.servers()) as servers:
         nonce = uuid.uuid4().hex[:6]
-        result = measure_load(setup, name, servers, scripts(setup, servers.ports, nonce), nonce)
+        if isinstance(scripts, str):
+            each = [scripts] * len(servers.ports)
+        else:
+            each = scripts(setup, servers.ports, nonce)
+        result = measure_load(setup, name, servers, each, nonce)
         result.rss_mb = servers.rss_mb()
     result.goal = goal.text if goal else ""
     if verify:

@@ -1,0 +1,82 @@
+"""How scenarios are registered and added (bench/scenarios.py, bench/README.md "Adding a
+scenario"): the README's example module runs as written, and the registry keeps its order."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import bounds, scenarios
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def readme_example() -> str:
+    """The Python block of bench/README.md's "Adding a scenario" section."""
+    readme = (ROOT / "bench" / "README.md").read_text()
+    section = readme.split("## Adding a scenario", 1)[1]
+    found = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert found, "bench/README.md: 'Adding a scenario' has no Python example"
+    return found.group(1)
+
+
+@pytest.mark.slow
+def test_the_readmes_scenario_module_runs_on_its_own(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed (apt-get install wrk); .ci/run installs it")
+    reports = [ROOT / "bench" / "RESULTS.md", ROOT / "bench" / "results" / "results.jsonl"]
+    before = [path.stat().st_mtime_ns if path.exists() else None for path in reports]
+    module = tmp_path / "event.py"
+    module.write_text(readme_example())
+    out = subprocess.run(
+        [sys.executable, str(module), "--smoke", "--database", "sqlite"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # it sits outside bench/ here
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH_SUMMARY "))
+    (result,) = json.loads(line.removeprefix("BENCH_SUMMARY "))
+    assert result["scenario"] == "event" and result["database"] == "sqlite"
+    assert result["requests"] > 0 and result["non_2xx"] == 0 and result["socket_errors"] == 0
+    assert result["cpu_us_per_request"] > 0 and result["load_cpu_us_per_request"] > 0
+    assert result["rss_mb"], result
+    assert "-- sqlite event: 1 process(es)" in out.stdout
+    assert "CPU per request (µs): Tessera" in out.stdout
+    after = [path.stat().st_mtime_ns if path.exists() else None for path in reports]
+    assert after == before  # a module run on its own writes no report
+
+
+def test_the_sqlite_floors_run_last_for_they_drop_indexes() -> None:
+    assert scenarios.SQLITE[-1].run is bounds.sqlite_floors
+    assert scenarios.POSTGRESQL[-1].run is bounds.postgresql_floors
+
+
+def test_the_bounds_run_after_the_scenarios_they_are_compared_with() -> None:
+    names = [getattr(s.run, "scenario", None) for s in scenarios.SQLITE]
+    ceiling = [s.run for s in scenarios.SQLITE].index(bounds.sqlite_ceiling)
+    assert names.index("create") < ceiling  # it prints the served create as a share of it
+    assert names.index("replay") < len(names) - 1  # the floors add the replay's path
+
+
+def test_an_unknown_scenario_name_is_refused() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--only", "creat"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "--only: no scenario creat" in out.stderr
