@@ -43,13 +43,13 @@ def measure_load(
     profile, workdir = setup.profile, setup.workdir
     if profile.warmup:
         warm = [s.replace(nonce, nonce + "w") for s in scripts]
-        drive(servers.ports, warm, profile.warmup, profile.connections, workdir)
+        drive(servers, warm, profile.warmup, profile.connections, workdir)
     database_pids = postgres_pids() if setup.kind == "postgresql" else []
     cpu_before = cpu_seconds(servers.pids())
     database_before = cpu_seconds(database_pids)
     with sampled(servers, profile.py_spy_dir, profile.duration, f"{setup.kind}-{name}"):
         load_before = children_cpu_seconds()
-        figures = drive(servers.ports, scripts, profile.duration, profile.connections, workdir)
+        figures = drive(servers, scripts, profile.duration, profile.connections, workdir)
         load = children_cpu_seconds() - load_before
     cpu = cpu_seconds(servers.pids()) - cpu_before
     database = cpu_seconds(database_pids) - database_before

@@ -27,7 +27,7 @@ def run_soak(total: int, profile: Profile, workdir: Path) -> int:
                 script = create_script(
                     setup.secret, [(pop.hot_event_id, pop.hot_class_id)], f"s{chunk}"
                 )
-                figures = drive(servers.ports, [script], minute, profile.connections, workdir)
+                figures = drive(servers, [script], minute, profile.connections, workdir)
                 served += figures["requests"]
                 errors += figures["non2xx"] + figures["socket_errors"]
                 rss = max(rss_mb(pid) for pid in servers.worker_pids())

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.processes import Servers
+
 LUA_DONE = r"""
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -116,9 +118,10 @@ def run(port: int, script: str, duration: int, connections: int, workdir: Path) 
 
 
 def drive(
-    ports: list[int], scripts: list[str], duration: int, connections: int, workdir: Path
+    servers: Servers, scripts: list[str], duration: int, connections: int, workdir: Path
 ) -> dict[str, Any]:
     """Run one wrk per server port at once (connections split) and merge their figures."""
+    ports = servers.ports
     if duration <= 0:
         return {
             "requests": 0,
