@@ -23,6 +23,7 @@ from tessera.ops.endpoints import router as ops_router
 from tessera.outbox.handlers import build_handlers
 from tessera.outbox.worker import OutboxWorker
 from tessera.payment.endpoints import router as payments_router
+from tessera.public.endpoints import router as public_router
 from tessera.ratelimit.limiter import LocalStore, RedisStore, Store
 from tessera.ratelimit.policy import RateLimiter
 from tessera.ticket_class.endpoints import router as ticket_classes_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(api)
     app.include_router(ops_router)
     app.include_router(ticket_page_router)
+    app.include_router(public_router)  # /e/{eventId}: the public event page (SPEC §9)
     fast_path.install(app)
 
     exception_handlers.install(app)
