@@ -109,9 +109,7 @@ async def questions_for(
     return []
 
 
-def check_answers(
-    questions: list[Question], posted: Posted, checked: Checked
-) -> dict[str, Any]:
+def check_answers(questions: list[Question], posted: Posted, checked: Checked) -> dict[str, Any]:
     """The answers to ``questions`` from the posted form (field per question id, repeated for
     multiple choice), with a message per bad or missing required answer in ``checked.errors``."""
     answers: dict[str, Any] = {}

@@ -47,9 +47,7 @@ class PublicEvent:
         if not self.registration_open:
             return []
         return [
-            c
-            for c in self.classes
-            if c.availability.state == "sold_out" and c.availability.free
+            c for c in self.classes if c.availability.state == "sold_out" and c.availability.free
         ]
 
     def find(self, class_id: str) -> ClassView | None:

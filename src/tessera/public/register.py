@@ -20,6 +20,7 @@ from tessera.errors import CapacityExceeded
 from tessera.idempotency import runner
 from tessera.public import availability, repository
 
+
 def pending_path(event_id: str) -> str:
     return f"/e/{event_id}/pending"
 
@@ -55,6 +56,4 @@ async def register(
     status = result["data"][0]["status"]
     payment_id = result["payment_id"]
     location = pending_path(event_id) if status == "pending_approval" else f"/t/{payment_id}"
-    return runner.Outcome(
-        303, {"payment_id": payment_id, "status": status}, {"location": location}
-    )
+    return runner.Outcome(303, {"payment_id": payment_id, "status": status}, {"location": location})

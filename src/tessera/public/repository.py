@@ -67,9 +67,7 @@ async def class_state(conn: Connection, event_id: str, class_id: str) -> Row | N
 
 
 async def secret(conn: Connection, name: str) -> str | None:
-    value: str | None = await conn.fetchval(
-        "SELECT value FROM site_secrets WHERE name = $1", name
-    )
+    value: str | None = await conn.fetchval("SELECT value FROM site_secrets WHERE name = $1", name)
     return value
 
 
