@@ -72,11 +72,8 @@ async def render_page(
             forms[tc.id] = waitlist
         else:
             forms[tc.id] = FormView(csrf.issue(key, browser, shown.id), prefix=f"wl-{tc.id}-")
-    questions = await web.read(
-        request, lambda conn: form.questions_for(conn, shown.organization_id, shown.id, None)
-    )
     base_url = request.app.state.settings.base_url
-    content = render.event_page(shown, base_url, main, forms, questions)
+    content = render.event_page(shown, base_url, main, forms, shown.questions)
     response = responses.html(content, status)
     responses.set_browser_cookie(request, response, browser)
     return response
@@ -221,13 +218,7 @@ async def register_attendees(event_id: str, request: Request) -> Response:
     form.check_person(posted, checked)
     if chosen is not None:
         form.check_quantity(posted, chosen.minimum, chosen.maximum, checked)
-    questions = await web.read(
-        request,
-        lambda conn: form.questions_for(
-            conn, shown.organization_id, shown.id, chosen.id if chosen else None
-        ),
-    )
-    answers = form.check_answers(questions, posted, checked)
+    answers = form.check_answers(shown.questions, posted, checked)
     if checked.errors or chosen is None:
         return await render_page(
             request, shown, status=400, main=FormView("", typed, checked.errors)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tessera.db import Connection, Row
-from tessera.public import availability, repository
+from tessera.public import availability, form, repository
 from tessera.public.availability import Availability
 from tessera.ticket_page.service import EventView, event_view
 
@@ -33,6 +33,7 @@ class PublicEvent:
     description: str | None
     registration_open: bool
     classes: list[ClassView]
+    questions: list[form.Question]  # what the registration form asks (SPEC §10's seam)
 
     @property
     def registrable(self) -> list[ClassView]:
@@ -92,4 +93,5 @@ async def load(conn: Connection, event_id: str, now: int) -> PublicEvent | None:
         description=row["description"],
         registration_open=row["registration_status"] == "open",
         classes=[class_view(with_event_counters(c, row), now, timezone) for c in classes],
+        questions=await form.questions_for(conn, row["organization_id"], event_id, None),
     )
