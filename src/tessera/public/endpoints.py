@@ -20,10 +20,10 @@ from fastapi.responses import FileResponse, HTMLResponse
 from tessera import web
 from tessera.auth.service import Principal
 from tessera.errors import AppError
-from tessera.fast_path import PARSED_BODY
+from tessera.fast_path import PARSED_BODY, fast_path
 from tessera.idempotency import runner
 from tessera.kit import jsonutil
-from tessera.public import csrf, form, limits, page, register, render, responses
+from tessera.public import cache, csrf, form, limits, page, register, render, responses
 from tessera.public.render import FormView
 from tessera.ticket_page import calendar
 
@@ -60,23 +60,42 @@ async def render_page(
     """The event page with fresh form tokens; ``main``/``waitlist`` keep what was typed."""
     key = await csrf.server_key(request)
     browser = csrf.browser_id(request) or csrf.new_browser_id()
-    token = csrf.issue(key, browser, shown.id)
-    if main is None:
-        first = shown.registrable[0] if shown.registrable else None
-        main = FormView(token, {"quantity": str(first.minimum if first else 1)})
-    main.csrf_token = token
-    forms: dict[str, FormView] = {}
-    for tc in shown.waitlisted:
-        if tc.id == waitlist_class and waitlist is not None:
-            waitlist.csrf_token = csrf.issue(key, browser, shown.id)
-            forms[tc.id] = waitlist
-        else:
-            forms[tc.id] = FormView(csrf.issue(key, browser, shown.id), prefix=f"wl-{tc.id}-")
     base_url = request.app.state.settings.base_url
-    content = render.event_page(shown, base_url, main, forms, shown.questions)
+    if main is None and waitlist is None:
+        # The page as everyone first sees it: rendered once per state of the event, with
+        # placeholders where each rendering's own form tokens go.
+        content = cache.page(shown, base_url, lambda: _render_blank(shown, base_url))
+        for placeholder in cache.placeholders(len(shown.waitlisted) + 1):
+            content = content.replace(placeholder, csrf.issue(key, browser, shown.id), 1)
+    else:
+        token = csrf.issue(key, browser, shown.id)
+        main = main or _blank_form(shown, token)
+        main.csrf_token = token
+        forms: dict[str, FormView] = {}
+        for tc in shown.waitlisted:
+            if tc.id == waitlist_class and waitlist is not None:
+                waitlist.csrf_token = csrf.issue(key, browser, shown.id)
+                forms[tc.id] = waitlist
+            else:
+                forms[tc.id] = FormView(csrf.issue(key, browser, shown.id), prefix=f"wl-{tc.id}-")
+        content = render.event_page(shown, base_url, main, forms, shown.questions)
     response = responses.html(content, status)
     responses.set_browser_cookie(request, response, browser)
     return response
+
+
+def _blank_form(shown: page.PublicEvent, token: str) -> FormView:
+    first = shown.registrable[0] if shown.registrable else None
+    return FormView(token, {"quantity": str(first.minimum if first else 1)})
+
+
+def _render_blank(shown: page.PublicEvent, base_url: str) -> str:
+    tokens = cache.placeholders(len(shown.waitlisted) + 1)
+    forms = {
+        tc.id: FormView(tokens[n + 1], prefix=f"wl-{tc.id}-")
+        for n, tc in enumerate(shown.waitlisted)
+    }
+    return render.event_page(shown, base_url, _blank_form(shown, tokens[0]), forms, shown.questions)
 
 
 async def load_page(request: Request, event_id: str) -> page.PublicEvent | None:
@@ -85,6 +104,7 @@ async def load_page(request: Request, event_id: str) -> page.PublicEvent | None:
 
 
 @router.get("/e/{event_id}", response_class=HTMLResponse)
+@fast_path
 async def event_page(event_id: str, request: Request) -> Response:
     """An active, listed event: its time, place, classes and the registration form."""
     shown = await load_page(request, event_id)
@@ -194,6 +214,7 @@ def idempotency_key(nonce: str, fingerprint_body: dict[str, Any]) -> str:
 
 
 @router.post("/e/{event_id}/register", response_class=HTMLResponse)
+@fast_path
 async def register_attendees(event_id: str, request: Request) -> Response:
     """Register from the public form: ``303`` to the ticket page (or to the approval page)."""
     gate = await checked_post(request, event_id)

@@ -19,6 +19,7 @@ from tessera.public.page import PublicEvent
 from tessera.ticket_page.service import EventView
 
 _templates = templating.environment("tessera.public")
+_templates.auto_reload = False  # templates ship with the package: no stat per render
 _STYLESHEET = _templates.loader.get_source(_templates, "public.css")[0]  # type: ignore[union-attr]
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_STYLESHEET.encode()).digest()).decode()
 
