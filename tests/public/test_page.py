@@ -122,3 +122,15 @@ def test_local_time_script_is_served(api: ApiClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/javascript")
     assert "Intl.DateTimeFormat" in response.text
+
+
+def test_every_view_carries_its_own_form_token_and_fresh_seats(api: ApiClient) -> None:
+    acme = api.tenant()
+    event = acme.make_event(capacity=5)
+    ga = acme.general_admission(event["id"])
+    first = api.client.get(f"/e/{event['id']}").text
+    second = api.client.get(f"/e/{event['id']}").text
+    assert csrf_tokens(first) != csrf_tokens(second)
+    assert "placeholder" not in second
+    assert acme.make_attendees(event["id"], ga["id"]).status_code == 201
+    assert "4 left" in api.client.get(f"/e/{event['id']}").text

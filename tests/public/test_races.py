@@ -227,3 +227,31 @@ async def _waitlist_race(cluster: Cluster) -> None:
             event["id"],
         )
     assert [s["status"] for s in statuses] == ["claimed", "claimed"] + ["waiting"] * 6
+
+
+def test_a_double_submit_racing_across_processes_issues_one_batch(cluster: Cluster) -> None:
+    asyncio.run(_double_submit(cluster))
+
+
+async def _double_submit(cluster: Cluster) -> None:
+    urls = cluster.urls
+    async with Client(cluster) as api:
+        event = await api.make_event(name="Double Click")
+        tc = await api.make_class(event["id"], "Seats", quantity_total=100)
+    async with browsers(1) as (browser,):
+        page = await browser.get(f"{urls[0]}/e/{event['id']}")
+        body = form_body(csrf_tokens(page.text)[0], tc["id"], "twice@example.com", quantity=3)
+        responses = await asyncio.gather(
+            *(
+                browser.post(f"{urls[i % len(urls)]}/e/{event['id']}/register", data=body)
+                for i in range(6)
+            )
+        )
+    assert [r.status_code for r in responses] == [303] * 6, [r.text[:300] for r in responses]
+    assert len({r.headers["location"] for r in responses}) == 1
+    async with cluster.inspect() as db:
+        tickets = await db.fetchval("SELECT count(*) FROM tickets WHERE event_id = $1", event["id"])
+        payments = await db.fetchval(
+            "SELECT count(*) FROM payments WHERE event_id = $1", event["id"]
+        )
+    assert (tickets, payments) == (3, 1)
