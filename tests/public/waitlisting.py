@@ -60,11 +60,10 @@ def answer(api: ApiClient, event_id: str, token: str, action: str) -> httpx.Resp
     assert page.status_code == 200, page.text
     tokens = csrf_tokens(page.text)
     assert tokens, page.text
-    return api.client.post(
-        f"/e/{event_id}/claim/{token}",
-        data={"csrf_token": tokens[0], "action": action},
-        follow_redirects=False,
-    )
+    data = {"csrf_token": tokens[0]}
+    if action:  # without one, the page's first form: claim
+        data["action"] = action
+    return api.client.post(f"/e/{event_id}/claim/{token}", data=data, follow_redirects=False)
 
 
 def mails(mail_dir: Path) -> list[EmailMessage]:

@@ -58,7 +58,8 @@ def price_label(cost: str, currency: str) -> str:
 
 def _on_sale_from(micros: int, timezone: str) -> str:
     moment = to_datetime(micros).astimezone(zone(timezone))
-    return f"On sale from {moment:%a} {moment.day} {moment:%b %Y, %H:%M} {moment.tzname() or ''}"
+    when = f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} {moment.tzname() or ''}".strip()
+    return f"Not on sale yet. On sale from {when}"
 
 
 def of_class(row: Row, now: int, timezone: str) -> Availability:

@@ -200,7 +200,8 @@ def _class_error(chosen: page.ClassView | None) -> str | None:
     if state == "organizer":
         return "This ticket is available from the organizer."
     if state == "not_yet":
-        return f"This ticket is not on sale yet ({chosen.availability.label})."
+        starts = chosen.availability.label.removeprefix("Not on sale yet. ")
+        return f"This ticket is not on sale yet. {starts}."
     if state == "ended":
         return "Sales for this ticket have ended."
     return None

@@ -156,8 +156,8 @@ async def offer(event_id: str, token: str, request: Request) -> Response:
 
 @router.post("/e/{event_id}/claim/{token}", response_class=HTMLResponse)
 async def answer_offer(event_id: str, token: str, request: Request) -> Response:
-    """``action=claim``: the seat becomes a valid ticket (303 to the ticket page) if one is free
-    for this person; ``action=decline``: the offer passes to the next person."""
+    """``action=claim`` (the default): the seat becomes a valid ticket (303 to the ticket page)
+    if one is free for this person; ``action=decline``: the offer passes to the next person."""
     decision = await limits.check(request)
     if decision is not None and not decision.allowed:
         return too_many(decision)
@@ -167,7 +167,7 @@ async def answer_offer(event_id: str, token: str, request: Request) -> Response:
         message = "This page had expired. Please try again."
         return await _offer_page(request, event_id, token, status=403, message=message)
     now = web.now(request)
-    action = posted.get("action")
+    action = posted.get("action") or "claim"
     try:
         if action == "decline":
             await web.write(request, lambda conn: service.decline(conn, token, now))
