@@ -272,3 +272,31 @@ def test_per_client_rate_limit(limited_api: ApiClient) -> None:
     assert int(limited.headers["retry-after"]) >= 1
     assert "Too many attempts" in limited.text
     assert len(_tickets(acme, event["id"])) == 3
+
+
+def test_hostile_bodies_are_answered_without_writing(api: ApiClient) -> None:
+    acme = api.tenant()
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    token = csrf_tokens(api.client.get(f"/e/{event['id']}").text)[0]
+    before = row_counts(api)
+    path = f"/e/{event['id']}/register"
+    huge = api.client.post(
+        path,
+        content=b"a=" + b"x" * 70_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert huge.status_code == 413
+    nul = api.client.post(
+        path, data=form_body(token, ga["id"], "n@example.com", first_name="A\x00B")
+    )
+    assert nul.status_code == 400
+    assert field_error(nul.text, "first_name") == "Enter your first name."
+    many = "&".join(f"f{i}=1" for i in range(300))
+    flood = api.client.post(
+        path, content=many.encode(), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert flood.status_code == 403
+    as_json = api.client.post(path, json={"csrf_token": token, "email": "j@example.com"})
+    assert as_json.status_code == 403
+    assert row_counts(api) == before

@@ -169,7 +169,10 @@ async def checked_post(
     decision = await limits.check(request)
     if decision is not None and not decision.allowed:
         return too_many(decision)
-    posted = form.parse(await request.body())
+    try:
+        posted = await form.read(request)
+    except form.TooLarge:
+        return responses.too_large()
     shown = await load_page(request, event_id)
     if shown is None:
         return responses.not_found()

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from fastapi import Request
+
 from tessera.contact.schemas import normalize_email
 from tessera.db import Connection
 
@@ -32,10 +34,40 @@ class Posted:
         return self.values.get(name, [])
 
 
+MAX_BODY = 64 * 1024  # a filled form is a few hundred bytes
+MAX_FIELDS = 200
+
+
+class TooLarge(Exception):
+    """The posted form exceeds :data:`MAX_BODY` (answered 413)."""
+
+
+async def read(request: Request) -> Posted:
+    """The posted form, read up to :data:`MAX_BODY` bytes (the API's body guard covers
+    ``/api/`` only); more raises :class:`TooLarge`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise TooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise TooLarge()
+        chunks.append(chunk)
+    return parse(b"".join(chunks))
+
+
 def parse(body: bytes) -> Posted:
-    """``application/x-www-form-urlencoded`` (what an HTML form sends without files)."""
+    """``application/x-www-form-urlencoded`` (what an HTML form sends without files). A value
+    with a NUL character (which no field can hold, and PostgreSQL refuses) reads as empty; a
+    form of more than :data:`MAX_FIELDS` fields as no form at all."""
     text = body.decode("utf-8", errors="replace")
-    return Posted(parse_qs(text, keep_blank_values=True, max_num_fields=200))
+    try:
+        values = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        return Posted({})
+    return Posted({k: ["" if "\x00" in v else v for v in vs] for k, vs in values.items()})
 
 
 @dataclass(slots=True)

@@ -55,3 +55,10 @@ def set_browser_cookie(request: Request, response: Response, browser: str) -> No
         return
     secure = request.app.state.settings.base_url.startswith("https://")
     response.headers.append("set-cookie", csrf.cookie_header(browser, secure))
+
+
+def too_large() -> Response:
+    content = render.message(
+        "This form is too large", ["Please go back and try again."], outcome="too_large"
+    )
+    return html(content, 413, private=True)

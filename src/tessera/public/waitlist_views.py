@@ -161,7 +161,10 @@ async def answer_offer(event_id: str, token: str, request: Request) -> Response:
     decision = await limits.check(request)
     if decision is not None and not decision.allowed:
         return too_many(decision)
-    posted = form.parse(await request.body())
+    try:
+        posted = await form.read(request)
+    except form.TooLarge:
+        return responses.too_large()
     key = await csrf.server_key(request)
     if csrf.verify(key, csrf.browser_id(request), posted.get("csrf_token"), event_id) is None:
         message = "This page had expired. Please try again."
