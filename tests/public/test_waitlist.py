@@ -282,3 +282,39 @@ def test_waitlist_api_scope_filters_and_tenancy(api: ApiClient) -> None:
     hidden = other.get(path)
     assert hidden.status_code == 404 and hidden.json()["error"] == "Event not found"
     assert api.client.get(f"/e/{event['id']}/claim/not-a-real-token").status_code == 404
+
+
+def test_closed_registration_makes_no_offer_and_takes_no_claim(api: ApiClient) -> None:
+    acme, event, ga, holders = sold_out(api)
+    line_up(acme, event["id"], ga["id"], "wanda", "walt")
+    free_a_seat(acme, event["id"], holders[0])
+    api.deliver_outbox()
+    wanda = by_email(acme, event["id"])["wanda@example.com"]
+    path = f"/api/v1/events/{event['id']}"
+    assert acme.patch(path, {"registration_status": "closed"}).status_code == 200
+    refused = answer(api, event["id"], claim_token(api, wanda["id"]), "claim")
+    assert refused.status_code == 409 and "Registration for this event is closed" in refused.text
+    free_a_seat(acme, event["id"], holders[1])
+    api.deliver_outbox()
+    listed = by_email(acme, event["id"])
+    assert listed["wanda@example.com"]["status"] == "offered"
+    assert listed["walt@example.com"]["status"] == "waiting"
+
+
+def test_claiming_where_approval_is_required_awaits_it_and_offers_on(api: ApiClient) -> None:
+    acme, event, ga, holders = sold_out(api)
+    path = f"/api/v1/events/{event['id']}/ticket-classes/{ga['id']}"
+    assert acme.patch(path, {"require_approval": True}).status_code == 200
+    line_up(acme, event["id"], ga["id"], "wanda", "walt")
+    free_a_seat(acme, event["id"], holders[0])
+    api.deliver_outbox()
+    wanda = by_email(acme, event["id"])["wanda@example.com"]
+    claimed = answer(api, event["id"], claim_token(api, wanda["id"]), "claim")
+    assert claimed.status_code == 303
+    assert claimed.headers["location"] == f"/e/{event['id']}/pending"
+    ticket = acme.get(f"/api/v1/events/{event['id']}/attendees/{wanda['attendee_id']}").json()
+    assert ticket["data"]["status"] == "pending_approval"
+    api.deliver_outbox()  # the seat is still free until the organizer approves
+    listed = by_email(acme, event["id"])
+    assert listed["wanda@example.com"]["status"] == "claimed"
+    assert listed["walt@example.com"]["status"] == "offered"

@@ -202,5 +202,8 @@ async def _claim(request: Request, event_id: str, token: str, now: int) -> Respo
         return responses.see_other(f"/t/{result.payment_id}")
     if result.outcome == "pending_approval":
         return responses.see_other(f"/e/{event_id}/pending")
+    if result.outcome == "registration_closed":
+        message = "Registration for this event is closed, so the seat cannot be claimed now."
+        return await _offer_page(request, event_id, token, status=409, message=message)
     status = 410 if result.outcome == "expired" else 409
     return await _offer_page(request, event_id, token, status=status)

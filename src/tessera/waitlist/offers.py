@@ -31,6 +31,11 @@ HOUR = 3600 * 1_000_000
 UNLIMITED = 10**9
 
 
+def is_open(event: Row) -> bool:
+    """Whether the event takes attendees through public flows (the waitlist is one)."""
+    return bool(event["status"] == "active" and event["registration_status"] == "open")
+
+
 def _room(total: int, taken: int) -> int:
     return UNLIMITED if total == 0 else total - taken
 
@@ -41,6 +46,8 @@ async def offer_seats(conn: Connection, organization_id: str, event_id: str, now
     if event is None or event["organization_id"] != organization_id:
         return 0
     await repository.settle_offers(conn, event_id, now)
+    if not is_open(event):
+        return 0  # no public flow takes anyone in while registration is closed
     event_room = _room(event["capacity"], event["tickets_sold"])
     event_room -= await repository.offered_in_event(conn, event_id)
     made = 0

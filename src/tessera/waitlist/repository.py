@@ -34,7 +34,8 @@ async def lock_class(conn: Connection, class_id: str) -> None:
 async def lock_event(conn: Connection, event_id: str) -> Row | None:
     """The event's seat counters and approval rule, its row locked until commit."""
     return await conn.fetchrow(
-        "SELECT id, organization_id, capacity, tickets_sold, require_approval FROM events"
+        "SELECT id, organization_id, capacity, tickets_sold, require_approval, status,"
+        " registration_status FROM events"
         f" WHERE id = $1{_for_update(conn)}",
         event_id,
     )

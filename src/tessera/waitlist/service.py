@@ -75,7 +75,7 @@ async def join(
 
 @dataclass(frozen=True, slots=True)
 class ClaimResult:
-    outcome: str  # claimed | pending_approval | no_seat | expired | closed
+    outcome: str  # claimed | pending_approval | expired | closed | registration_closed
     entry: Row
     payment_id: str | None = None
 
@@ -100,8 +100,11 @@ async def claim(conn: Connection, token: str, now: int) -> ClaimResult:
         await offers.end_offer(conn, organization_id, entry, "expired", now)
         await offers.offer_seats(conn, organization_id, entry["event_id"], now)
         return ClaimResult("expired", entry)
+    assert event is not None
+    if not offers.is_open(event):
+        return ClaimResult("registration_closed", entry)
     seats = await repository.class_seats(conn, entry["ticket_class_id"])
-    assert seats is not None and event is not None
+    assert seats is not None
     approval = bool(seats["require_approval"] or event["require_approval"])
     if not approval:
         ahead = await repository.offers_ahead(conn, entry)
@@ -130,8 +133,12 @@ async def claim(conn: Connection, token: str, now: int) -> ClaimResult:
         },
         now,
     )
-    outcome = "pending_approval" if approval else "claimed"
-    return ClaimResult(outcome, entry, ticket["payment_id"])
+    if approval:  # the seat stays free until the organizer approves: offer it on
+        await outbox.enqueue(
+            conn, organization_id, KIND, CHECK_TOPIC, {"event_id": entry["event_id"]}, now
+        )
+        return ClaimResult("pending_approval", entry, ticket["payment_id"])
+    return ClaimResult("claimed", entry, ticket["payment_id"])
 
 
 async def back_in_line(conn: Connection, token: str, now: int) -> Row:
