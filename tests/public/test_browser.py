@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.public.browser import browser, chromium_path
+from tests.public.waitlisting import claim_link
 from tests.ticket_page.served import ServedTessera, save_artifact
 
 pytestmark = pytest.mark.slow
@@ -72,3 +74,43 @@ def test_errors_show_beside_the_field_without_javascript(served: ServedTessera) 
         page.wait_for_url(re.compile(r".*/t/pay_[A-Za-z0-9]+$"))
         assert page.locator(".holder").first.inner_text() == "Alan"
         context.close()
+
+
+def test_a_person_joins_the_waitlist_and_claims_the_freed_seat(served: ServedTessera) -> None:
+    event = served.make_event(name="Tiny Gig", capacity=1)
+    holder = served.make_attendees(event)["data"][0]
+    with browser() as chromium:
+        context = chromium.new_context(viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.goto(f"{served.url}/e/{event['id']}")
+        assert "Sold out" in page.locator(".classes").inner_text()
+        waitlist = page.locator("section.waitlist form")
+        waitlist.locator("input[name=first_name]").fill("Edsger")
+        waitlist.locator("input[name=email]").fill("edsger@example.com")
+        waitlist.locator("button[type=submit]").click()
+        page.wait_for_url(re.compile(r".*/waitlist/joined$"))
+        assert "on the waitlist" in page.inner_text("h1")
+
+        deleted = served.request(
+            "PATCH", f"/api/v1/events/{event['id']}/attendees/{holder['id']}", {"status": "deleted"}
+        )
+        assert deleted.status_code == 200
+        link = _claim_link(served, "edsger@example.com")  # the in-process worker's email
+        page.goto(link)
+        assert "A seat is yours" in page.inner_text("h1")
+        page.click("form.claim button[type=submit]")
+        page.wait_for_url(re.compile(r".*/t/pay_[A-Za-z0-9]+$"))
+        assert page.locator(".holder").first.inner_text() == "Edsger"
+        assert page.locator("svg.qr").count() == 1
+        context.close()
+
+
+def _claim_link(served: ServedTessera, to: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return claim_link(served.mail_dir, to)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
