@@ -19,11 +19,22 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from tessera import web
 from tessera.auth.service import Principal
+from tessera.db import Connection, Row
 from tessera.errors import AppError
 from tessera.fast_path import PARSED_BODY, fast_path
 from tessera.idempotency import runner
 from tessera.kit import jsonutil
-from tessera.public import cache, csrf, form, limits, page, register, render, responses
+from tessera.public import (
+    cache,
+    csrf,
+    form,
+    limits,
+    page,
+    register,
+    render,
+    repository,
+    responses,
+)
 from tessera.public.render import FormView
 from tessera.ticket_page import calendar
 
@@ -161,34 +172,36 @@ def too_many(decision: Any) -> Response:
     return responses.html(content, 429, private=True, headers={"Retry-After": str(retry)})
 
 
-async def checked_post(
-    request: Request, event_id: str
-) -> tuple[page.PublicEvent, form.Posted, str] | Response:
-    """The common gate of the form posts: rate limit, a listed event, a valid CSRF token.
-    Returns the page, the posted form and the token's nonce, or the response to send."""
+async def read_post(request: Request) -> form.Posted | Response:
+    """The rate limit, then the posted form (or the response that refuses it)."""
     decision = await limits.check(request)
     if decision is not None and not decision.allowed:
         return too_many(decision)
     try:
-        posted = await form.read(request)
+        return await form.read(request)
     except form.TooLarge:
         return responses.too_large()
+
+
+async def checked_post(
+    request: Request, event_id: str, posted: form.Posted
+) -> tuple[page.PublicEvent, str] | Response:
+    """The common gate of the form posts: a listed event and a valid CSRF token. Returns the
+    page and the token's nonce, or the response to send."""
     shown = await load_page(request, event_id)
     if shown is None:
         return responses.not_found()
     key = await csrf.server_key(request)
     nonce = csrf.verify(key, csrf.browser_id(request), posted.get("csrf_token"), shown.id)
     if nonce is None:
-        typed = {k: posted.get(k) for k in ("ticket_class_id", "quantity", "first_name")}
-        typed.update(last_name=posted.get("last_name"), email=posted.get("email"))
         view = FormView(
             "",
-            typed,
+            _typed(posted),
             message="This form had expired or came from elsewhere. Please check it and submit "
             "it again.",
         )
         return await render_page(request, shown, status=403, main=view)
-    return shown, posted, nonce
+    return shown, nonce
 
 
 def _typed(posted: form.Posted) -> dict[str, str]:
@@ -221,10 +234,16 @@ def idempotency_key(nonce: str, fingerprint_body: dict[str, Any]) -> str:
 @fast_path
 async def register_attendees(event_id: str, request: Request) -> Response:
     """Register from the public form: ``303`` to the ticket page (or to the approval page)."""
-    gate = await checked_post(request, event_id)
+    posted = await read_post(request)
+    if isinstance(posted, Response):
+        return posted
+    issued = await _register_directly(request, event_id, posted)
+    if issued is not None:
+        return issued
+    gate = await checked_post(request, event_id, posted)
     if isinstance(gate, Response):
         return gate
-    shown, posted, nonce = gate
+    shown, nonce = gate
     if posted.get("website"):
         # A bot filled the honeypot: nothing is written, and it is answered like a success.
         return responses.see_other(register.pending_path(shown.id))
@@ -232,25 +251,65 @@ async def register_attendees(event_id: str, request: Request) -> Response:
     if not shown.registration_open:
         view = FormView("", typed, message="Registration is closed.")
         return await render_page(request, shown, status=409, main=view)
-
-    checked = form.Checked()
     chosen = shown.find(typed["ticket_class_id"])
-    class_error = _class_error(chosen)
-    if class_error is not None:
-        checked.errors["ticket_class_id"] = class_error
     if chosen is not None and chosen.availability.state == "sold_out":
         return await render_page(request, shown, status=409, main=_sold_out(typed, 0))
-    form.check_person(posted, checked)
-    if chosen is not None:
-        form.check_quantity(posted, chosen.minimum, chosen.maximum, checked)
-    answers = form.check_answers(shown.questions, posted, checked)
-    if checked.errors or chosen is None:
+    checked, values = _check(posted, chosen, shown.questions)
+    if values is None:
         return await render_page(
             request, shown, status=400, main=FormView("", typed, checked.errors)
         )
+    return await _issue(request, shown.id, shown.organization_id, values, nonce, typed)
 
-    values = {**checked.values, "ticket_class_id": chosen.id, "answers": answers}
-    return await _issue(request, shown, values, nonce, typed)
+
+async def _register_directly(
+    request: Request, event_id: str, posted: form.Posted
+) -> Response | None:
+    """The common case in one read (the chosen class with its event), without the whole page:
+    a valid token, no honeypot, registration open, the class on sale with seats, every field
+    right. Anything else returns None, and the page-based path answers with the form."""
+    class_id = posted.get("ticket_class_id")
+    if not class_id or posted.get("website"):
+        return None
+    key = await csrf.server_key(request)
+    nonce = csrf.verify(key, csrf.browser_id(request), posted.get("csrf_token"), event_id)
+    if nonce is None:
+        return None
+    now = web.now(request)
+
+    async def read(conn: Connection) -> tuple[Row | None, list[form.Question]]:
+        state = await repository.class_state(conn, event_id, class_id)
+        if state is None:
+            return None, []
+        return state, await form.questions_for(conn, state["organization_id"], event_id, class_id)
+
+    state, questions = await web.read(request, read)
+    if state is None or not page.is_public(state) or state["registration_status"] != "open":
+        return None
+    chosen = page.class_view(state, now, state["start_timezone"])
+    if chosen.availability.state == "sold_out":
+        return None
+    _, values = _check(posted, chosen, questions)
+    if values is None:
+        return None
+    return await _issue(request, event_id, state["organization_id"], values, nonce, _typed(posted))
+
+
+def _check(
+    posted: form.Posted, chosen: page.ClassView | None, questions: list[form.Question]
+) -> tuple[form.Checked, dict[str, Any] | None]:
+    """The form's fields against the chosen class; the values to register, or None."""
+    checked = form.Checked()
+    class_error = _class_error(chosen)
+    if class_error is not None:
+        checked.errors["ticket_class_id"] = class_error
+    form.check_person(posted, checked)
+    if chosen is not None:
+        form.check_quantity(posted, chosen.minimum, chosen.maximum, checked)
+    answers = form.check_answers(questions, posted, checked)
+    if checked.errors or chosen is None:
+        return checked, None
+    return checked, {**checked.values, "ticket_class_id": chosen.id, "answers": answers}
 
 
 def _sold_out(typed: dict[str, str], remaining: int) -> FormView:
@@ -266,7 +325,8 @@ def _sold_out(typed: dict[str, str], remaining: int) -> FormView:
 
 async def _issue(
     request: Request,
-    shown: page.PublicEvent,
+    event_id: str,
+    organization_id: str,
     values: dict[str, Any],
     nonce: str,
     typed: dict[str, str],
@@ -274,11 +334,11 @@ async def _issue(
     """Run the registration through the idempotency runner, then answer the browser."""
     setattr(request.state, PARSED_BODY, values)  # what the runner fingerprints
     key = idempotency_key(nonce, values)
-    principal = Principal(f"public:{shown.id}", shown.organization_id, MappingProxyType({}))
+    principal = Principal(f"public:{event_id}", organization_id, MappingProxyType({}))
     now = web.now(request)
 
     async def work(conn: Any) -> runner.Outcome:
-        return await register.register(conn, shown.id, values, now)
+        return await register.register(conn, event_id, values, now)
 
     for _ in range(IN_PROGRESS_TRIES):
         try:
@@ -296,15 +356,17 @@ async def _issue(
         )
     if outcome.status_code == 303:
         return responses.see_other(outcome.headers["location"])
-    return await _refused(request, shown, outcome, typed)
+    return await _refused(request, event_id, outcome, typed)
 
 
 async def _refused(
-    request: Request, shown: page.PublicEvent, outcome: Response, typed: dict[str, str]
+    request: Request, event_id: str, outcome: Response, typed: dict[str, str]
 ) -> Response:
     """A stored business refusal (404 class, 409 capacity or closed) as the form again."""
     body = jsonutil.loads(bytes(outcome.body))
-    fresh = await load_page(request, shown.id) or shown
+    fresh = await load_page(request, event_id)
+    if fresh is None:
+        return responses.not_found()
     if body.get("code") == "capacity_exceeded":
         remaining = int(body.get("details", {}).get("remaining", 0))
         return await render_page(request, fresh, status=409, main=_sold_out(typed, remaining))

@@ -19,7 +19,13 @@ from tessera.db import Connection, Row
 from tessera.kit.clock import to_datetime
 from tessera.kit.timezones import zone
 from tessera.public import csrf, form, limits, render, responses
-from tessera.public.endpoints import checked_post, load_page, render_page, too_many
+from tessera.public.endpoints import (
+    checked_post,
+    load_page,
+    read_post,
+    render_page,
+    too_many,
+)
 from tessera.public.render import FormView
 from tessera.ticket_page.service import event_view
 from tessera.waitlist import service
@@ -29,10 +35,13 @@ router = APIRouter(tags=["public event page"], include_in_schema=False)
 
 @router.post("/e/{event_id}/waitlist", response_class=HTMLResponse)
 async def join_waitlist(event_id: str, request: Request) -> Response:
-    gate = await checked_post(request, event_id)
+    posted = await read_post(request)
+    if isinstance(posted, Response):
+        return posted
+    gate = await checked_post(request, event_id, posted)
     if isinstance(gate, Response):
         return gate
-    shown, posted, _ = gate
+    shown, _ = gate
     joined_path = f"/e/{shown.id}/waitlist/joined"
     if posted.get("website"):
         return responses.see_other(joined_path)  # a bot: nothing written, answered as a success
