@@ -23,10 +23,12 @@ from tessera.ops.endpoints import router as ops_router
 from tessera.outbox.handlers import build_handlers
 from tessera.outbox.worker import OutboxWorker
 from tessera.payment.endpoints import router as payments_router
+from tessera.public.routes import router as public_router
 from tessera.ratelimit.limiter import LocalStore, RedisStore, Store
 from tessera.ratelimit.policy import RateLimiter
 from tessera.ticket_class.endpoints import router as ticket_classes_router
 from tessera.ticket_page.endpoints import router as ticket_page_router
+from tessera.waitlist.endpoints import router as waitlist_router
 from tessera.webhook.endpoints import router as webhooks_router
 
 DESCRIPTION = """Tessera's ticketing API, compatible with the Gomry v1 API.
@@ -78,9 +80,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api.include_router(contacts_router)
     api.include_router(payments_router)
     api.include_router(webhooks_router)
+    api.include_router(waitlist_router)
     app.include_router(api)
     app.include_router(ops_router)
     app.include_router(ticket_page_router)
+    app.include_router(public_router)  # /e/{eventId}: the public event page (SPEC §9)
     fast_path.install(app)
 
     exception_handlers.install(app)

@@ -51,6 +51,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/events/{event_id}/check-ins"): {"barcode": "{barcode}"},
     ("PATCH", "/api/v1/contacts/{contact_id}"): {"first_name": "Renamed"},
     ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): {"description": "Renamed"},
+    ("PUT", "/api/v1/events/{event_id}/waitlist/settings"): {"offer_hours": 2},
 }
 BODYLESS = frozenset({"GET", "DELETE"})
 NO_BODY_POSTS = frozenset(

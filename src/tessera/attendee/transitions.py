@@ -14,6 +14,7 @@ from tessera.attendee.presenter import present
 from tessera.db import Connection, Row
 from tessera.kit import clock
 from tessera.outbox import repository as outbox
+from tessera.waitlist import triggers as waitlist
 from tessera.webhook.emit import emit
 
 FINAL_STATUSES = frozenset({"deleted", "rejected"})
@@ -54,6 +55,7 @@ async def change_status(
         await seats.take(conn, row["ticket_class_id"], row["event_id"], 1)
     elif holds_seat and not needs_seat:
         await repository.release_seat(conn, row["ticket_class_id"], row["event_id"])
+        await waitlist.seats_may_have_freed(conn, organization_id, row["event_id"], now)
 
     checked_in_at = now if target == "checked_in" else None
     await repository.set_status(conn, row["id"], target, checked_in_at, now)

@@ -13,6 +13,7 @@ from tessera.kit.pagination import Page, envelope
 from tessera.kit.timezones import to_utc_micros
 from tessera.ticket_class import repository as ticket_classes
 from tessera.ticket_class import service as ticket_class_service
+from tessera.waitlist import triggers as waitlist
 from tessera.webhook.emit import emit
 
 GENERAL_ADMISSION = "General Admission"
@@ -217,9 +218,16 @@ async def update_event(
             code="capacity_below_sold",
             details={"tickets_sold": taken},
         )
+    if body.capacity is not None and _raised(row["capacity"], body.capacity):
+        await waitlist.seats_may_have_freed(conn, organization_id, event_id, now)
     await repository.update(conn, organization_id, event_id, values)
     fresh = await repository.get(conn, organization_id, event_id)
     assert fresh is not None
     event = present(fresh)
     await emit(conn, organization_id, [("event.updated", event_id, event)], now)
     return event
+
+
+def _raised(before: int, after: int) -> bool:
+    """Whether a capacity change (0 = unlimited) adds seats."""
+    return before != 0 and (after == 0 or after > before)

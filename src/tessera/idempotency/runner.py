@@ -117,14 +117,17 @@ async def run(
     work: Work,
     *,
     in_one_statement: OneStatementWork | None = None,
+    key: str | None = None,
 ) -> Response:
     """Execute ``work`` in one transaction; with a key, at most once per key.
 
     ``in_one_statement``, when given and the database offers it, is tried first: the same work
     as one statement, which either succeeds with what ``work`` would have answered or raises
-    :class:`~tessera.db.Stale` having written nothing."""
+    :class:`~tessera.db.Stale` having written nothing. ``key``, when given, is used instead of
+    the Idempotency-Key header (the public forms derive theirs from the rendered form)."""
     db: Database = request.app.state.db
-    key = idempotency_key(request)
+    if key is None:
+        key = idempotency_key(request)
     if not db.one_statement_units:
         in_one_statement = None
     if key is None:

@@ -16,6 +16,7 @@ from tessera.models import (  # noqa: F401
     payment,
     ticket,
     ticket_class,
+    waitlist,
     webhook,
 )
 from tessera.models.base import metadata

@@ -11,6 +11,7 @@ from tessera.event import repository as events
 from tessera.kit import clock, money
 from tessera.ticket_class import repository
 from tessera.ticket_class.schemas import TicketClassCreate, TicketClassUpdate
+from tessera.waitlist import triggers as waitlist
 
 NAME_TAKEN = "A ticket class with this name already exists"
 
@@ -222,6 +223,11 @@ async def update_ticket_class(
             code="quantity_below_sold",
             details={"quantity_sold": sold},
         )
+    if body.quantity_total is not None and (
+        row["quantity_total"] != 0
+        and (body.quantity_total == 0 or body.quantity_total > row["quantity_total"])
+    ):
+        await waitlist.seats_may_have_freed(conn, organization_id, event_id, now)
     try:
         await repository.update(conn, organization_id, class_id, changes)
     except IntegrityViolation:

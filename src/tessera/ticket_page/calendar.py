@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from icalendar import Calendar, Event
 
 from tessera.kit.clock import to_datetime
-from tessera.ticket_page.service import TicketPage, page_url
+from tessera.ticket_page.service import EventView, TicketPage, page_url
 
 PRODUCT_ID = "-//Tessera//Tessera tickets//EN"
 
@@ -19,12 +19,15 @@ def build_ics(page: TicketPage, base_url: str, stamp: int) -> bytes:
     The UID is the payment's, so importing the file again updates the entry instead of
     duplicating it. ``stamp`` (microseconds) is when this copy of the file was made.
     """
-    event = page.event
     url = page_url(base_url, page.payment_id)
     host = urlsplit(base_url).hostname or "localhost"
+    return event_ics(page.event, f"{page.payment_id}@{host}", url, f"Your tickets: {url}", stamp)
 
+
+def event_ics(event: EventView, uid: str, url: str, description: str, stamp: int) -> bytes:
+    """One VEVENT for ``event`` (the ticket page's and the public event page's files)."""
     entry = Event()
-    entry.add("uid", f"{page.payment_id}@{host}")
+    entry.add("uid", uid)
     entry.add("dtstamp", to_datetime(stamp))
     entry.add("dtstart", event.starts_at)
     if event.ends_at is not None:
@@ -34,7 +37,7 @@ def build_ics(page: TicketPage, base_url: str, stamp: int) -> bytes:
     if location:
         entry.add("location", location)
     entry.add("url", url)
-    entry.add("description", f"Your tickets: {url}")
+    entry.add("description", description)
 
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
