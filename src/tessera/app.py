@@ -23,6 +23,7 @@ from tessera.ops.endpoints import router as ops_router
 from tessera.outbox.handlers import build_handlers
 from tessera.outbox.worker import OutboxWorker
 from tessera.payment.endpoints import router as payments_router
+from tessera.question.endpoints import router as questions_router
 from tessera.ratelimit.limiter import LocalStore, RedisStore, Store
 from tessera.ratelimit.policy import RateLimiter
 from tessera.ticket_class.endpoints import router as ticket_classes_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api.include_router(contacts_router)
     api.include_router(payments_router)
     api.include_router(webhooks_router)
+    api.include_router(questions_router)  # SPEC §10
     app.include_router(api)
     app.include_router(ops_router)
     app.include_router(ticket_page_router)
