@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from tessera import exception_handlers, fast_path, migrate, openapi
 from tessera.attendee.endpoints import router as attendees_router
+from tessera.attendee_io.endpoints import router as attendee_io_router
 from tessera.auth.middleware import AuthenticationMiddleware
 from tessera.config import Settings, get_settings
 from tessera.contact.endpoints import router as contacts_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api = APIRouter(prefix="/api/v1")
     api.include_router(events_router)
     api.include_router(ticket_classes_router)
+    api.include_router(attendee_io_router)  # SPEC §10; before /attendees/{attendee_id}
     api.include_router(attendees_router)
     api.include_router(contacts_router)
     api.include_router(payments_router)

@@ -1,0 +1,40 @@
+"""SQL of the attendee export: an event's tickets in creation order, a chunk at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tessera.attendee_io.filters import Filters
+from tessera.db import Connection, Row
+
+_SELECT = (
+    "SELECT t.id, t.status, t.ticket_class_id, tc.name, c.first_name, c.last_name, c.email,"
+    " c.phone, t.payment_id, t.payment_method, t.checked_in_at, t.created_at, t.updated_at,"
+    " t.answers"
+    " FROM tickets t JOIN contacts c ON c.id = t.contact_id"
+    " JOIN ticket_classes tc ON tc.id = t.ticket_class_id"
+)
+
+
+async def chunk(
+    conn: Connection,
+    organization_id: str,
+    event_id: str,
+    filters: Filters,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[Row]:
+    """Up to ``limit`` tickets after ``after`` (created_at, id), walking the (event,
+    created_at, id) index: a keyset, so every chunk costs the same however deep the export
+    is (an OFFSET would re-read everything before it)."""
+    args: list[Any] = [organization_id, event_id]
+    clause = filters.where(args)
+    if after is not None:
+        args += list(after)
+        clause += f" AND (t.created_at, t.id) > (${len(args) - 1}, ${len(args)})"
+    args.append(limit)
+    return await conn.fetch(
+        f"{_SELECT} WHERE t.organization_id = $1 AND t.event_id = $2 AND {clause}"
+        f" ORDER BY t.created_at, t.id LIMIT ${len(args)}",
+        *args,
+    )
