@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tessera.attendee_io.columns import EXPORT_COLUMNS
-from tessera.attendee_io.export import neutralize
+from tessera.attendee_io.export import cell
 from tests.attendee_io.builders import bulk_attendees
 from tests.support import ApiClient, Tenant
 
@@ -175,20 +175,27 @@ def test_formula_injection_is_neutralized(acme: Tenant, start: str) -> None:
     assert record["last_name"] == "'-1+2"
     assert record["Company"].startswith("'")
     for row in rows:
-        for cell in row:
-            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+        for value in row:
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
 
 
-def test_neutralize_covers_tab_and_carriage_return_too() -> None:
+@pytest.mark.parametrize(
+    ("value", "shown", "read_back"),
+    [
+        ("\tx", "'\tx", "'\tx"),
+        ("\rx", '"\'\rx"', "'\rx"),
+        ("x=1", "x=1", "x=1"),
+        ("", "", ""),
+        (None, "", ""),
+        ("'=x", "'=x", "'=x"),
+        ('=a,"b"', '"\'=a,""b"""', '\'=a,"b"'),
+        ("a\nb", '"a\nb"', "a\nb"),
+    ],
+)
+def test_one_cell(value: str | None, shown: str, read_back: str) -> None:
     # API strings are trimmed, so no stored value starts with whitespace; the rule still holds
-    assert [neutralize(v) for v in ["\tx", "\rx", "x=1", "", None, "'=x"]] == [
-        "'\tx",
-        "'\rx",
-        "x=1",
-        "",
-        None,
-        "'=x",
-    ]
+    assert cell(value) == shown
+    assert next(csv.reader(io.StringIO(f"{shown},\r\n", newline=""))) == [read_back, ""]
 
 
 def test_filters_are_the_lists(acme: Tenant) -> None:

@@ -14,8 +14,8 @@ spreadsheet shows it as text; the import takes that quote off again.
 
 from __future__ import annotations
 
-import csv
-import io
+import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,13 +34,6 @@ CHUNK = 2_000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Reader = Callable[[Callable[[Connection], Awaitable[list[Row]]]], Awaitable[list[Row]]]
-
-
-def neutralize(cell: str | None) -> str | None:
-    """A cell a spreadsheet would run as a formula, made text (OWASP CSV injection)."""
-    if cell and cell.startswith(_FORMULA_STARTS):
-        return "'" + cell
-    return cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,43 +71,50 @@ async def prepare(
     )
 
 
-def _line(cells: list[Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerow(cells)
-    return out.getvalue().encode()
+_NEEDS_QUOTES = re.compile(r'[",\r\n]').search
+
+
+def cell(value: str | None) -> str:
+    """One text field as RFC 4180 writes it, neutralized: quoted when it holds a comma, a
+    quote or a line break, with quotes doubled. (Written here rather than by ``csv.writer``:
+    the export's hot loop, measured at half the time per row.)"""
+    if not value:
+        return ""
+    if value.startswith(_FORMULA_STARTS):
+        value = "'" + value
+    if _NEEDS_QUOTES(value) is None:
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _line(cells: list[str]) -> bytes:
+    return (",".join(cells) + "\r\n").encode()
 
 
 def header(export: Export) -> bytes:
-    return _line([neutralize(h) for h in export.headers])
+    return _line([cell(h) for h in export.headers])
 
 
 def to_csv(rows: list[Row], question_ids: tuple[str, ...]) -> bytes:
     """Rows of :func:`repository.chunk` as CSV lines. The hot loop of a 100,000-row export:
-    columns by position, timestamps through the clock's per-second cache."""
-    out = io.StringIO()
-    write = csv.writer(out).writerow
-    iso, safe, loads, text = clock.iso, neutralize, jsonutil.loads, answers.as_text
+    columns by position; IDs, statuses, methods and timestamps never need quoting or
+    neutralizing (fixed alphabets), so only the text columns go through :func:`cell`."""
+    iso, loads, text = clock.iso, jsonutil.loads, answers.as_text
+    lines = []
     for r in rows:
-        cells = [
-            r[0],
-            r[1],
-            r[2],
-            safe(r[3]),
-            safe(r[4]),
-            safe(r[5]),
-            safe(r[6]),
-            safe(r[7]),
-            r[8],
-            r[9],
-            iso(r[10]),
-            iso(r[11]),
-            iso(r[12]),
-        ]
+        created = iso(r[11])
+        updated = created if r[12] == r[11] else iso(r[12])
+        checked_in = "" if r[10] is None else iso(r[10])
+        line = (
+            f"{r[0]},{r[1]},{r[2]},{cell(r[3])},{cell(r[4])},{cell(r[5])},{cell(r[6])},"
+            f"{cell(r[7])},{r[8]},{r[9]},{checked_in},{created},{updated}"
+        )
         if question_ids:
             given = loads(r[13]) if r[13] else {}
-            cells.extend(safe(text(given.get(q))) for q in question_ids)
-        write(cells)
-    return out.getvalue().encode()
+            line += "," + ",".join([cell(text(given.get(q))) for q in question_ids])
+        lines.append(line)
+    lines.append("")
+    return "\r\n".join(lines).encode()
 
 
 async def stream(read: Reader, export: Export, chunk: int = CHUNK) -> AsyncIterator[bytes]:
@@ -134,6 +134,10 @@ async def stream(read: Reader, export: Export, chunk: int = CHUNK) -> AsyncItera
         if not rows:
             return
         yield to_csv(rows, export.question_ids)
+        # Let the event loop send what was written: SQLite reads never suspend, so without
+        # this turn the whole export would pile up in the transport before a byte left, and
+        # uvicorn's flow control (which pauses a fast producer) would never see it.
+        await asyncio.sleep(0)
         if len(rows) < chunk:
             return
         after = (rows[-1][11], rows[-1][0])
