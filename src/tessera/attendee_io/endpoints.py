@@ -6,15 +6,20 @@ attendee ID.
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from tessera import web
-from tessera.attendee_io import export, filters
+from tessera import errors, web
+from tessera.attendee_io import export, filters, importer, keyed
+from tessera.attendee_io.schemas import ImportResult
 from tessera.auth.dependencies import require
 from tessera.auth.service import Principal
+from tessera.idempotency import runner
+from tessera.kit import jsonutil
+from tessera.kit.http import JSON, json_response
 
 router = APIRouter(prefix="/events/{event_id}/attendees", tags=["attendees"])
 
@@ -52,3 +57,61 @@ async def export_attendees(
             "Cache-Control": "no-store",
         },
     )
+
+
+_CSV_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "UTF-8 CSV (a byte-order mark is fine), at most 10,000 rows and 5 MiB",
+    }
+}
+_UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+
+
+def _charset_is_utf8(request: Request) -> None:
+    for part in request.headers.get("content-type", "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _UTF8:
+            raise errors.UnsupportedMediaType(
+                "An import file must be UTF-8: save it as CSV UTF-8 and send it with"
+                " Content-Type: text/csv",
+                code="invalid_encoding",
+            )
+
+
+@router.post("/import", response_model=ImportResult, openapi_extra=_CSV_BODY)
+async def import_attendees(
+    event_id: str,
+    request: Request,
+    principal: WriteAttendees,
+    dry_run: Annotated[bool, Query(description="Check every row, write nothing")] = False,
+) -> Response:
+    _charset_is_utf8(request)
+    raw = await request.body()
+    key = runner.idempotency_key(request)
+    db, clock = web.database(request), request.app.state.clock
+    organization_id = principal.organization_id
+    if key is None or dry_run:
+        async with db.reader() as conn:
+            event = await importer.read_event(conn, organization_id, event_id)
+        parsed = importer.parse(raw, event)
+        result = await importer.run_rows(
+            db, clock, organization_id, event_id, parsed, event, dry_run=dry_run
+        )
+        return json_response(result)
+    fingerprint = jsonutil.fingerprint(
+        "POST", request.url.path, {"dry_run": False, "sha256": hashlib.sha256(raw).hexdigest()}
+    )
+    prefetch = getattr(request.state, "idempotency_prefetch", None)
+    answer = await keyed.run(
+        db,
+        clock,
+        organization_id,
+        event_id,
+        raw,
+        keyed.Key(principal.api_key_id, key, fingerprint),
+        prefetched=prefetch[1] if prefetch is not None and prefetch[0] == key else None,
+    )
+    headers = {"Idempotent-Replay": "true"} if answer.replayed else None
+    return Response(answer.body, answer.status, media_type=JSON, headers=headers)

@@ -56,6 +56,6 @@ attendee_import_rows = Table(
     Column(
         "import_id", Text, ForeignKey("attendee_imports.id", ondelete="CASCADE"), primary_key=True
     ),
-    Column("row", Integer, primary_key=True),
+    Column("row_no", Integer, primary_key=True),
     Column("result", Text, nullable=False),  # the row's JSON result, as the response shows it
 )

@@ -47,7 +47,7 @@ def upgrade() -> None:
     op.create_table(
         "attendee_import_rows",
         sa.Column("import_id", sa.Text(), nullable=False),
-        sa.Column("row", sa.Integer(), nullable=False),
+        sa.Column("row_no", sa.Integer(), nullable=False),
         sa.Column("result", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["import_id"],
@@ -55,7 +55,7 @@ def upgrade() -> None:
             name=op.f("fk_attendee_import_rows_import_id_attendee_imports"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("import_id", "row", name=op.f("pk_attendee_import_rows")),
+        sa.PrimaryKeyConstraint("import_id", "row_no", name=op.f("pk_attendee_import_rows")),
     )
     op.create_table(
         "questions",
