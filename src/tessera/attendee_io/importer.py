@@ -248,8 +248,8 @@ async def _add_seats(conn: Connection, event_id: str, key: str, seats: int) -> N
         )
 
 
-LEASE_MICROS = 15_000_000
-RENEW_MICROS = 3_000_000
+LEASE_MICROS = 10_000_000
+RENEW_MICROS = 2_000_000
 
 
 class _Lease:

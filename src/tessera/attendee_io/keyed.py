@@ -5,9 +5,9 @@ transaction as other creating requests hold it (``tessera.idempotency``). Instea
 
 1. A stored outcome for the key is replayed verbatim (``Idempotent-Replay: true``); a
    different file or ``dry_run`` under the same key is ``422 idempotency_key_reused``.
-2. Otherwise the request takes the key's *lease* (a row in ``attendee_imports``, 15 s, renewed
-   every 3 s while rows run). A second request while the lease is held gets
-   ``409 idempotent_request_in_progress``; after a crash the lease runs out within 15 s and the
+2. Otherwise the request takes the key's *lease* (a row in ``attendee_imports``, 10 s, renewed
+   every 2 s while rows run). A second request while the lease is held gets
+   ``409 idempotent_request_in_progress``; after a crash the lease runs out within 10 s and the
    re-sent file takes it over.
 3. Each created row's result is recorded in the row's own transaction, under a primary key on
    (import, row): a resumed import replays those rows and executes only the others, and even
