@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -300,7 +301,9 @@ def main() -> None:
         url = f"sqlite:///{workdir / 'bench.db'}"
         migrate.upgrade(url)
         made = asyncio.run(setup(url, args.rows))
-        port = 18_000 + os.getpid() % 1000
+        with socket.socket() as probe:  # a free port
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
         server = start_server(url, workdir, port)
         try:
             base = f"http://127.0.0.1:{port}"
