@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -306,3 +307,24 @@ def test_answers_cost_statements_only_when_given(acme: Tenant, api: ApiClient) -
     assert without == {"sqlite": 8, "postgresql": 3}[dialect]
     with_answers = statements("b@example.com", answers={question["id"]: "Acme"})
     assert with_answers == without + {"sqlite": 2, "postgresql": 1}[dialect]
+
+
+def test_webhook_payloads_carry_the_answers(acme: Tenant, api: ApiClient) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    question = make_question(acme, event["id"])
+    hook = acme.post("/api/v1/webhook-endpoints", {"url": "https://hooks.example.com/a"})
+    assert hook.status_code == 201, hook.text
+    created = _create(acme, event["id"], ga["id"], {question["id"]: "Acme"})
+    ticket_id = created.json()["data"][0]["id"]
+    acme.patch(f"/api/v1/events/{event['id']}/attendees/{ticket_id}", {"status": "checked_in"})
+
+    async def payloads(conn: Any) -> list[dict[str, Any]]:
+        rows = await conn.fetch(
+            "SELECT topic, payload FROM outbox WHERE kind = 'webhook' ORDER BY id"
+        )
+        return [{"topic": r["topic"], **json.loads(r["payload"])} for r in rows]
+
+    sent = {p["topic"]: p["body"]["data"] for p in api.run(payloads)}
+    assert sent["attendee.created"]["answers"] == {question["id"]: "Acme"}
+    assert sent["attendee.checked_in"]["answers"] == {question["id"]: "Acme"}

@@ -28,6 +28,7 @@ from tessera import errors
 from tessera.attendee import create
 from tessera.attendee import repository as attendees
 from tessera.attendee_io import jobs, rows, upload
+from tessera.attendee_io.columns import fold
 from tessera.db import Connection, Database, IntegrityViolation
 from tessera.kit.clock import Clock
 from tessera.question import repository as question_rows
@@ -63,14 +64,8 @@ async def read_event(conn: Connection, organization_id: str, event_id: str) -> r
 
 
 def parse(raw: bytes, event: rows.EventShape) -> upload.Upload:
-    keys = {fold_label(q["label"]): q["id"] for q in event.questions}
-    return upload.parse(raw, keys)
-
-
-def fold_label(label: str) -> str:
-    from tessera.attendee_io.columns import fold
-
-    return fold(label)
+    """The file, its question columns matched to the event's live questions by label."""
+    return upload.parse(raw, {fold(q["label"]): q["id"] for q in event.questions})
 
 
 def failed(number: int, error: errors.AppError) -> dict[str, Any]:
