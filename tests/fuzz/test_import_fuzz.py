@@ -212,9 +212,7 @@ def good_files(draw: st.DrawFn, class_id: str) -> bytes:
         st.lists(
             st.tuples(
                 st.integers(0, 15).map(lambda n: f"guest{n}@example.com"),
-                st.one_of(
-                    TEXT, st.lists(SPECIAL.filter(lambda c: c != "\x00"), max_size=5).map("".join)
-                ),
+                st.one_of(CLEAN_TEXT, st.lists(CLEAN_SPECIAL, max_size=5).map("".join)),
                 st.sampled_from(["", "1", "2", "3"]),
                 st.sampled_from(["", "valid", "invited", "checked_in", "pending_approval"]),
                 st.one_of(CLEAN_TEXT, st.just("x" * 1500)),
