@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, Table, Text, text
 
 from tessera.models.base import Micros, metadata
 
@@ -24,6 +24,16 @@ questions = Table(
     Column("updated_at", Micros, nullable=False),
 )
 Index("ix_questions_event_position", questions.c.event_id, questions.c.position)
+# Labels (as CSV headers fold them) are unique among an event's live questions: enforced here,
+# so two concurrent creates cannot both take one.
+Index(
+    "uq_questions_live_label",
+    questions.c.event_id,
+    questions.c.label_key,
+    unique=True,
+    sqlite_where=text("deleted_at IS NULL"),
+    postgresql_where=text("deleted_at IS NULL"),
+)
 
 # An import sent with an Idempotency-Key, while it runs (SPEC §10): the lease says who runs it,
 # and each finished row is recorded in the same transaction as its tickets, so a re-sent file

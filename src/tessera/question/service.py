@@ -16,7 +16,7 @@ from typing import Any
 
 from tessera import errors
 from tessera.attendee_io.columns import RESERVED, fold
-from tessera.db import Connection, Row
+from tessera.db import Connection, IntegrityViolation, Row
 from tessera.event import repository as events
 from tessera.kit import clock, ids, jsonutil
 from tessera.question import answers, repository
@@ -210,7 +210,10 @@ async def create_question(
         "created_at": now,
         "updated_at": now,
     }
-    await repository.insert(conn, organization_id, values)
+    try:
+        await repository.insert(conn, organization_id, values)
+    except IntegrityViolation:  # a concurrent create took the label first
+        raise errors.Conflict(LABEL_TAKEN, code="question_label_taken") from None
     return present(values)
 
 
@@ -286,7 +289,10 @@ async def update_question(
         "options": jsonutil.dumps(values["options"]).decode(),
         "ticket_class_ids": jsonutil.dumps(values["ticket_class_ids"]).decode(),
     }
-    await repository.update(conn, organization_id, question_id, stored)
+    try:
+        await repository.update(conn, organization_id, question_id, stored)
+    except IntegrityViolation:
+        raise errors.Conflict(LABEL_TAKEN, code="question_label_taken") from None
     return present({**dict(row), **stored})
 
 

@@ -84,6 +84,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("questions", schema=None) as batch_op:
         batch_op.create_index("ix_questions_event_position", ["event_id", "position"], unique=False)
+        batch_op.create_index(
+            "uq_questions_live_label",
+            ["event_id", "label_key"],
+            unique=True,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
 
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("answers", sa.Text(), nullable=True))
@@ -94,6 +101,7 @@ def downgrade() -> None:
         batch_op.drop_column("answers")
 
     with op.batch_alter_table("questions", schema=None) as batch_op:
+        batch_op.drop_index("uq_questions_live_label")
         batch_op.drop_index("ix_questions_event_position")
 
     op.drop_table("questions")
