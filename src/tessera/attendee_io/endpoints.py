@@ -93,12 +93,7 @@ async def import_attendees(
     db, clock = web.database(request), request.app.state.clock
     organization_id = principal.organization_id
     if key is None or dry_run:
-        async with db.reader() as conn:
-            event = await importer.read_event(conn, organization_id, event_id)
-        parsed = importer.parse(raw, event)
-        result = await importer.run_rows(
-            db, clock, organization_id, event_id, parsed, event, dry_run=dry_run
-        )
+        result = await importer.run(db, clock, organization_id, event_id, raw, dry_run=dry_run)
         return json_response(result)
     fingerprint = jsonutil.fingerprint(
         "POST", request.url.path, {"dry_run": False, "sha256": hashlib.sha256(raw).hexdigest()}

@@ -68,6 +68,22 @@ def parse(raw: bytes, event: rows.EventShape) -> upload.Upload:
     return upload.parse(raw, {fold(q["label"]): q["id"] for q in event.questions})
 
 
+async def run(
+    db: Database,
+    clock: Clock,
+    organization_id: str,
+    event_id: str,
+    raw: bytes,
+    *,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """An import without an Idempotency-Key (or a dry run): read the event, the file, run."""
+    async with db.reader() as conn:
+        event = await read_event(conn, organization_id, event_id)
+    parsed = parse(raw, event)
+    return await run_rows(db, clock, organization_id, event_id, parsed, event, dry_run=dry_run)
+
+
 def failed(number: int, error: errors.AppError) -> dict[str, Any]:
     result: dict[str, Any] = {
         "row": number,
