@@ -336,3 +336,20 @@ def test_scope_and_tenancy(api: ApiClient, acme: Tenant) -> None:
     assert missing.status_code == 404 and missing.json()["error"] == "Event not found"
     replayed = send(other, event["id"], "email,ticket_class_id\n", key="k")
     assert replayed.status_code == 404 and replayed.headers["Idempotent-Replay"] == "true"
+
+
+def test_send_email_queues_the_confirmation_like_create(acme: Tenant) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    text = (
+        f"email,ticket_class_id,send_email\n"
+        f"a@example.com,{ga['id']},yes\nb@example.com,{ga['id']},no\nc@example.com,{ga['id']},\n"
+    )
+    assert send(acme, event["id"], text).json()["created"] == 3
+    assert acme.api.count("outbox", "kind = 'email'") == 1
+    bad = send(
+        acme, event["id"], f"email,ticket_class_id,send_email\nd@example.com,{ga['id']},perhaps\n"
+    )
+    assert bad.json()["results"][0]["details"]["fieldErrors"] == {
+        "send_email": ["Must be true or false (yes/no)"]
+    }
