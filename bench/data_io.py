@@ -161,6 +161,11 @@ async def setup(url: str, attendees: int) -> dict[str, str]:
             )
 
         await db.run(fill)
+        if db.dialect == "postgresql":
+            # What autovacuum does soon after a bulk load; without statistics PostgreSQL plans
+            # a freshly filled table as if it were empty (bench/populate.py does the same).
+            async with db.reader() as conn:
+                await conn.execute("ANALYZE")
         return made
     finally:
         await db.close()
@@ -271,15 +276,7 @@ def measure_import(
     result = response.json()
     replay = httpx.post(path, content=body, headers=headers, timeout=600)
     assert replay.headers.get("Idempotent-Replay") == "true"
-    import sqlite3
-
-    raw = sqlite3.connect(url.removeprefix("sqlite:///"))
-    tickets, emails = raw.execute(
-        "SELECT count(*), count(DISTINCT c.email) FROM tickets t"
-        " JOIN contacts c ON c.id = t.contact_id WHERE t.event_id = ?",
-        (made["import_event"],),
-    ).fetchone()
-    raw.close()
+    tickets, emails = asyncio.run(_count(url, made["import_event"]))
     return {
         "rows": rows,
         "created": result["created"],
@@ -290,15 +287,55 @@ def measure_import(
     }
 
 
+async def _count(url: str, event_id: str) -> tuple[int, int]:
+    """Tickets of the event and distinct emails among them (equal: no duplicate)."""
+    db = create_database(url)
+    await db.connect()
+    try:
+        async with db.reader() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*), count(DISTINCT c.email) FROM tickets t"
+                " JOIN contacts c ON c.id = t.contact_id WHERE t.event_id = $1",
+                event_id,
+            )
+        assert row is not None
+        return int(row[0]), int(row[1])
+    finally:
+        await db.close()
+
+
+async def _fresh_postgres(admin_url: str, name: str, drop: bool = False) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        if drop:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000, help="attendees to export")
     parser.add_argument("--import-rows", type=int, default=10_000, help="rows to import")
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="run on a fresh PostgreSQL database made through this server"
+        " (e.g. postgresql://postgres@127.0.0.1:5432/postgres) instead of SQLite",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tessera-data-io-") as tmp:
         workdir = Path(tmp)
         url = f"sqlite:///{workdir / 'bench.db'}"
+        pg_name = f"tessera_bench_io_{os.getpid()}"
+        if args.postgres:
+            asyncio.run(_fresh_postgres(args.postgres, pg_name))
+            url = f"{args.postgres.rsplit('/', 1)[0]}/{pg_name}"
         migrate.upgrade(url)
         made = asyncio.run(setup(url, args.rows))
         with socket.socket() as probe:  # a free port
@@ -325,6 +362,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            if args.postgres:
+                asyncio.run(_fresh_postgres(args.postgres, pg_name, drop=True))
 
 
 if __name__ == "__main__":
