@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from tessera import exception_handlers, fast_path, migrate, openapi
 from tessera.attendee.endpoints import router as attendees_router
+from tessera.attendee_io.endpoints import router as attendee_io_router
 from tessera.auth.middleware import AuthenticationMiddleware
 from tessera.config import Settings, get_settings
 from tessera.contact.endpoints import router as contacts_router
@@ -24,6 +25,7 @@ from tessera.outbox.handlers import build_handlers
 from tessera.outbox.worker import OutboxWorker
 from tessera.payment.endpoints import router as payments_router
 from tessera.public.routes import router as public_router
+from tessera.question.endpoints import router as questions_router
 from tessera.ratelimit.limiter import LocalStore, RedisStore, Store
 from tessera.ratelimit.policy import RateLimiter
 from tessera.ticket_class.endpoints import router as ticket_classes_router
@@ -76,11 +78,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api = APIRouter(prefix="/api/v1")
     api.include_router(events_router)
     api.include_router(ticket_classes_router)
+    api.include_router(attendee_io_router)  # SPEC §10; before /attendees/{attendee_id}
     api.include_router(attendees_router)
     api.include_router(contacts_router)
     api.include_router(payments_router)
     api.include_router(webhooks_router)
     api.include_router(waitlist_router)
+    api.include_router(questions_router)  # SPEC §10
     app.include_router(api)
     app.include_router(ops_router)
     app.include_router(ticket_page_router)

@@ -324,5 +324,10 @@ def demo() -> None:
     )
 
 
+# SPEC §10: tessera attendees export|import
+from tessera.attendee_io.cli import attendees as _attendees  # noqa: E402
+
+main.add_command(_attendees)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

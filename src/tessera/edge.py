@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,6 +37,12 @@ MAX_HEADER = 8 * 1024
 MAX_HEADERS = 32 * 1024
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# SPEC §10: the attendee import takes a CSV body of up to 5 MiB; every other body is JSON.
+_CSV_UPLOAD = re.compile(r"^/api/v1/events/[^/]+/attendees/import$")
+MAX_CSV_BODY = 5 * 1024 * 1024
+_CSV_TYPES = frozenset(
+    {"text/csv", "application/csv", "text/x-csv", "text/plain", "application/vnd.ms-excel"}
+)
 
 access_log = logging.getLogger("tessera.access")
 error_log = logging.getLogger("tessera.errors")
@@ -66,6 +73,21 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
+
+
+def _is_csv(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() in _CSV_TYPES
+
+
+def _too_large_csv() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"An import file is at most 5 MiB ({MAX_CSV_BODY:,} bytes); split it into several files",
+        details={"limit_bytes": MAX_CSV_BODY},
+    )
+
+
+def _unsupported_csv() -> UnsupportedMediaType:
+    return UnsupportedMediaType("Content-Type must be text/csv")
 
 
 def _error_message(
@@ -149,7 +171,12 @@ class EdgeMiddleware:
                     raise RateLimited()
             _refuse_nul(scope)
             if scope["method"] in _BODY_METHODS and is_api:
-                receive = await self._guarded_body(headers, receive)
+                if _CSV_UPLOAD.match(scope["path"]):
+                    receive = await self._guarded_body(
+                        headers, receive, MAX_CSV_BODY, _is_csv, _too_large_csv, _unsupported_csv
+                    )
+                else:
+                    receive = await self._guarded_body(headers, receive)
         except AppError as exc:
             start, body = _error_message(exc.status, exc.body(), request_id, added[1:])
             status_holder[0] = exc.status
@@ -177,11 +204,19 @@ class EdgeMiddleware:
             if self.log_requests:
                 self._log(scope, status_holder[0], started, request_id)
 
-    async def _guarded_body(self, headers: dict[bytes, bytes], receive: Receive) -> Receive:
-        """Read the whole body (≤ 1 MiB) up front and hand it on unchanged."""
+    async def _guarded_body(
+        self,
+        headers: dict[bytes, bytes],
+        receive: Receive,
+        limit: int = MAX_BODY,
+        accepts: Callable[[str], bool] = _is_json,
+        too_large: Callable[[], AppError] = PayloadTooLarge,
+        unsupported: Callable[[], AppError] = UnsupportedMediaType,
+    ) -> Receive:
+        """Read the whole body (≤ ``limit``) up front and hand it on unchanged."""
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-            raise PayloadTooLarge()
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise too_large()
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -191,14 +226,14 @@ class EdgeMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_BODY:
-                raise PayloadTooLarge()
+            if size > limit:
+                raise too_large()
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if body.strip() and not _is_json(content_type):
-            raise UnsupportedMediaType()
+        if body.strip() and not accepts(content_type):
+            raise unsupported()
         delivered = False
 
         async def replay() -> Message:

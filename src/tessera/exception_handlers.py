@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -72,6 +73,16 @@ def _message(error: dict[str, Any]) -> str:
     message = str(error.get("msg", "Invalid value"))
     message = _DECIMAL_REPR.sub(r"\1", message)  # "Decimal('99.9')" is Python, not API
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Pydantic errors of a body model as ``fieldErrors``, paths and messages exactly as a
+    request's body would show them (for bodies built elsewhere, e.g. from an import's rows)."""
+    found: dict[str, list[str]] = {}
+    for error in errors:
+        _, path = _field_path(("body", *error["loc"]))
+        found.setdefault(path, []).append(_message(dict(error)))
+    return found
 
 
 def _malformed_json() -> Response:

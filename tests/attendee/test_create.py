@@ -23,6 +23,7 @@ ATTENDEE_FIELDS = {
     "checked_in_at",
     "created_at",
     "updated_at",
+    "answers",  # SPEC §10
 }
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

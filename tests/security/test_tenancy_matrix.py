@@ -36,7 +36,13 @@ MISSING_IDS = {
     "endpoint_id": ids.webhook_endpoint_id,
     "delivery_id": ids.webhook_delivery_id,
     "barcode": ids.barcode,
+    "question_id": ids.question_id,
 }
+
+
+class CsvBody(str):
+    """A probe body sent as ``text/csv`` (the attendee import) instead of JSON."""
+
 
 # Bodies that pass validation, so the request reaches the lookup. "{slot}" marks an ID slot.
 BODIES: dict[tuple[str, str], Any] = {
@@ -52,6 +58,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/contacts/{contact_id}"): {"first_name": "Renamed"},
     ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): {"description": "Renamed"},
     ("PUT", "/api/v1/events/{event_id}/waitlist/settings"): {"offer_hours": 2},
+    ("POST", "/api/v1/events/{event_id}/questions"): {"label": "Probe", "type": "text"},
+    ("PATCH", "/api/v1/events/{event_id}/questions/{question_id}"): {"label": "Renamed"},
+    ("POST", "/api/v1/events/{event_id}/attendees/import"): CsvBody(
+        "email,ticket_class_name\nprobe@example.com,General Admission\n"
+    ),
 }
 BODYLESS = frozenset({"GET", "DELETE"})
 NO_BODY_POSTS = frozenset(
@@ -90,6 +101,11 @@ def world(tenant: Tenant, label: str) -> dict[str, str]:
         "contact_id": contact.json()["data"]["id"],
         "payment_id": created.json()["payment_id"],
     }
+    question = tenant.post(
+        f"/api/v1/events/{event['id']}/questions", {"label": f"{label} asks", "type": "text"}
+    )
+    assert question.status_code == 201, question.text
+    found["question_id"] = question.json()["data"]["id"]
     endpoint = tenant.post("/api/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hook"})
     if endpoint.status_code != 404:  # webhooks are part of the API
         assert endpoint.status_code == 201, endpoint.text
@@ -120,6 +136,8 @@ class Probe:
         for slot, value in values.items():
             url = url.replace("{" + slot + "}", value)
             body = body.replace("{" + slot + "}", value) if body else body
+        if isinstance(self.body, CsvBody):
+            return url, CsvBody(json.loads(body or '""'))
         return url, json.loads(body) if body else None
 
 
@@ -146,7 +164,13 @@ def probes(api: ApiClient) -> list[Probe]:
 
 def send(tenant: Tenant, method: str, url: str, body: Any) -> tuple[int, bytes, int]:
     before = tessera_db.STATEMENTS.count
-    response = tenant.api.client.request(method, url, json=body, headers={"X-API-KEY": tenant.key})
+    headers = {"X-API-KEY": tenant.key}
+    if isinstance(body, CsvBody):
+        response = tenant.api.client.request(
+            method, url, content=body.encode(), headers={**headers, "Content-Type": "text/csv"}
+        )
+    else:
+        response = tenant.api.client.request(method, url, json=body, headers=headers)
     return response.status_code, response.content, tessera_db.STATEMENTS.count - before
 
 
@@ -160,6 +184,8 @@ def snapshot(tenant: Tenant, mine: dict[str, str]) -> list[bytes]:
     ]
     if "endpoint_id" in mine:
         paths.append(f"/api/v1/webhook-endpoints/{mine['endpoint_id']}")
+    paths.append(f"/api/v1/events/{mine['event_id']}/questions/{mine['question_id']}")
+    paths.append(f"/api/v1/events/{mine['event_id']}/attendees/export")
     return [tenant.get(path).content for path in paths]
 
 

@@ -15,11 +15,13 @@ from tessera.attendee.presenter import present
 from tessera.attendee.schemas import AttendeeCreate
 from tessera.contact import repository as contacts
 from tessera.db import Connection, OneStatement, Stale
-from tessera.kit import ids, money
+from tessera.kit import ids, jsonutil, money
 from tessera.outbox import repository as outbox
 from tessera.payment import repository as payments
 from tessera.payment import service as payment_service
 from tessera.payment.provider import MANUAL_METHODS, Charge, provider_for
+from tessera.question import repository as questions
+from tessera.question import service as question_service
 from tessera.webhook.emit import Item, emit
 
 CONFIRMATION_TOPIC = "attendee.confirmation"
@@ -78,7 +80,19 @@ async def create_attendees(
     3. The contact is upserted by email; up to ``quantity`` of its invited tickets on this
        event (oldest first) are upgraded to the requested status and class.
     4. One payment groups every ticket of the request.
+    5. Answers, when given, fit the event's questions for the class (400 otherwise; checked
+       after the 404s and before capacity). ``required`` does not bind this manual add.
     """
+    answers = None
+    if body.answers:  # only then: a create without answers costs no statement more
+        found = await repository.event_and_class(
+            conn, organization_id, event_id, body.ticket_class_id
+        )
+        if found is None:
+            raise errors.event_not_found()
+        if found["class_id"] is None:
+            raise errors.ticket_class_not_found()
+        answers = await _checked_answers(conn, organization_id, event_id, body)
     found, status = await _claim_seats(conn, organization_id, event_id, body)
 
     new_contact_id = ids.contact_id()
@@ -96,8 +110,22 @@ async def create_attendees(
     if status != "invited" and contact["id"] != new_contact_id:  # a new contact has no tickets
         upgraded = await repository.invited_of_contact(conn, event_id, contact["id"], body.quantity)
     return await _issue(
-        conn, organization_id, event_id, body, now, found, status, contact, upgraded
+        conn, organization_id, event_id, body, now, found, status, contact, upgraded, answers
     )
+
+
+async def _checked_answers(
+    conn: Connection, organization_id: str, event_id: str, body: AttendeeCreate
+) -> str | None:
+    """The request's answers as stored (JSON text), once the event and class are known."""
+    rows = await questions.live(conn, organization_id, event_id)
+    cleaned = question_service.check_answers(
+        [question_service.present(row) for row in rows],
+        body.ticket_class_id,
+        body.answers,
+        enforce_required=False,
+    )
+    return jsonutil.dumps(cleaned).decode() if cleaned else None
 
 
 async def create_attendees_in_one_statement(
@@ -119,6 +147,9 @@ async def create_attendees_in_one_statement(
     )
     if state is None or state["class_id"] is None:
         raise Stale("not found: the transaction answers")
+    answers = None
+    if body.answers:
+        answers = await _checked_answers(conn, organization_id, event_id, body)
     status = body.status or _default_status(
         state["require_approval"], state["event_requires_approval"]
     )
@@ -156,7 +187,9 @@ async def create_attendees_in_one_statement(
             phone=given.phone,
             now=now,
         )
-    return await _issue(conn, organization_id, event_id, body, now, state, status, contact, [])
+    return await _issue(
+        conn, organization_id, event_id, body, now, state, status, contact, [], answers
+    )
 
 
 def _default_status(class_requires_approval: bool, event_requires_approval: bool) -> str:
@@ -182,6 +215,7 @@ async def _issue(
     status: str,
     contact: Any,
     upgraded: list[Any],
+    answers: str | None = None,
 ) -> dict[str, Any]:
     """The payment, the tickets (upgraded and new), the confirmation email and the webhook
     events, once the seats are taken and the contact is known; returns the response body.
@@ -223,6 +257,7 @@ async def _issue(
             payment_method=body.payment_method,
             checked_in_at=checked_in_at,
             now=now,
+            answers=answers,
         )
     shared = {
         "organization_id": organization_id,
@@ -234,6 +269,7 @@ async def _issue(
         "payment_method": body.payment_method,
         "checked_in_at": checked_in_at,
         "updated_at": now,
+        "answers": answers,
         # for the response
         "ticket_class_name": found["name"],
         "first_name": contact["first_name"],
@@ -248,7 +284,13 @@ async def _issue(
         await repository.insert_many(conn, created)
 
     issued = [
-        {**shared, "id": row["id"], "barcode": row["barcode"], "created_at": row["created_at"]}
+        {
+            **shared,
+            "id": row["id"],
+            "barcode": row["barcode"],
+            "created_at": row["created_at"],
+            "answers": answers if answers is not None else row["answers"],
+        }
         for row in upgraded
     ] + created
     if body.send_email:

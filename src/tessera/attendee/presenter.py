@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tessera.db import Row
-from tessera.kit import clock
+from tessera.kit import clock, jsonutil
 
 
 def present(row: Row | dict[str, Any]) -> dict[str, Any]:
@@ -23,4 +23,6 @@ def present(row: Row | dict[str, Any]) -> dict[str, Any]:
         "checked_in_at": clock.iso(row["checked_in_at"]),
         "created_at": clock.iso(row["created_at"]),
         "updated_at": clock.iso(row["updated_at"]),
+        # stored as JSON text, NULL when none (SPEC §10: always an object)
+        "answers": jsonutil.loads(row["answers"]) if row["answers"] else {},
     }

@@ -21,7 +21,7 @@ SEAT_STATUSES = frozenset({"valid", "checked_in"})
 _SELECT = (
     "SELECT t.id, t.status, t.ticket_class_id, tc.name AS ticket_class_name, t.barcode,"
     " c.first_name, c.last_name, c.email, t.payment_id, t.payment_method, t.checked_in_at,"
-    " t.created_at, t.updated_at, t.event_id, t.contact_id"
+    " t.created_at, t.updated_at, t.event_id, t.contact_id, t.answers"
     " FROM tickets t JOIN contacts c ON c.id = t.contact_id"
     " JOIN ticket_classes tc ON tc.id = t.ticket_class_id"
 )
@@ -236,7 +236,7 @@ async def invited_of_contact(
     """The contact's invited tickets on the event, oldest first, locked for the upgrade."""
     lock = " FOR UPDATE OF t" if conn.dialect == "postgresql" else ""
     return await conn.fetch(
-        "SELECT t.id, t.barcode, t.created_at FROM tickets t"
+        "SELECT t.id, t.barcode, t.created_at, t.answers FROM tickets t"
         " WHERE t.event_id = $1 AND t.contact_id = $2 AND t.status = 'invited'"
         f" ORDER BY t.created_at, t.id LIMIT $3{lock}",
         event_id,
@@ -255,11 +255,14 @@ async def upgrade(
     payment_method: str,
     checked_in_at: int | None,
     now: int,
+    answers: str | None = None,
 ) -> None:
-    marks = ", ".join(f"${i + 7}" for i in range(len(ticket_ids)))
+    """Upgrade invited tickets; answers given with the request replace theirs."""
+    marks = ", ".join(f"${i + 8}" for i in range(len(ticket_ids)))
     await conn.execute(
         "UPDATE tickets SET status = $1, ticket_class_id = $2, payment_id = $3,"
-        " payment_method = $4, checked_in_at = $5, updated_at = $6"
+        " payment_method = $4, checked_in_at = $5, updated_at = $6,"
+        " answers = coalesce($7, answers)"
         f" WHERE id IN ({marks})",
         status,
         class_id,
@@ -267,6 +270,7 @@ async def upgrade(
         payment_method,
         checked_in_at,
         now,
+        answers,
         *ticket_ids,
     )
 
@@ -284,6 +288,7 @@ _TICKET_COLUMNS = (
     "checked_in_at",
     "created_at",
     "updated_at",
+    "answers",
 )
 
 

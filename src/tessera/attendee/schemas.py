@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -35,6 +35,10 @@ class AttendeeCreate(RequestModel):
     status: CreateStatus | None = None
     payment_method: PaymentMethod = "cash"
     send_email: bool = False
+    # SPEC §10: question ID → answer, each checked against its question (tessera.question)
+    answers: Annotated[dict[Annotated[str, Field(max_length=64)], Any], Field(max_length=100)] = (
+        Field(default_factory=dict)
+    )
 
 
 class AttendeeUpdate(RequestModel):
@@ -61,6 +65,7 @@ class AttendeeOut(BaseModel):
     checked_in_at: str | None
     created_at: str
     updated_at: str
+    answers: dict[str, Any]
 
 
 class AttendeeEnvelope(BaseModel):

@@ -95,6 +95,14 @@ def payment_id() -> str:
     return "pay_" + random_string(max(23, _chars_for(128)))
 
 
+def question_id() -> str:
+    return "q_" + random_string(20)
+
+
+def import_id() -> str:
+    return "imp_" + random_string(20)
+
+
 def webhook_endpoint_id() -> str:
     return "we_" + random_string(20)
 

@@ -14,6 +14,7 @@ from tessera.models import (  # noqa: F401
     organization,
     outbox,
     payment,
+    question,
     ticket,
     ticket_class,
     waitlist,

@@ -18,6 +18,9 @@ tickets = Table(
     Column("checked_in_at", Micros, nullable=True),
     Column("created_at", Micros, nullable=False),
     Column("updated_at", Micros, nullable=False),
+    # The answers to the event's questions (SPEC §10) as a JSON object, NULL when none: on the
+    # ticket row itself, so a create writes them in the insert it makes anyway.
+    Column("answers", Text, nullable=True),
 )
 # Lists walk an event's tickets in creation order and stop after a page, status as a filter.
 Index("ix_tickets_event_created", tickets.c.event_id, tickets.c.created_at, tickets.c.id)
