@@ -15,6 +15,7 @@ from tessera.attendee.endpoints import router as attendees_router
 from tessera.auth.middleware import AuthenticationMiddleware
 from tessera.config import Settings, get_settings
 from tessera.contact.endpoints import router as contacts_router
+from tessera.dashboard import install as install_dashboard
 from tessera.db import create_database
 from tessera.edge import EdgeMiddleware
 from tessera.event.endpoints import router as events_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(api)
     app.include_router(ops_router)
     app.include_router(ticket_page_router)
+    install_dashboard(app)  # /dashboard: the organizer pages (SPEC §8)
     fast_path.install(app)
 
     exception_handlers.install(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tessera import errors
-from tessera.attendee import repository
+from tessera.attendee import history, repository
 from tessera.attendee.presenter import present
 from tessera.db import Connection
 from tessera.kit.pagination import Page, envelope
@@ -33,6 +33,7 @@ async def list_attendees(
     ticket_class_id: str | None = None,
     query: str | None = None,
     updated_since: int | None = None,
+    order: str = "created",
 ) -> dict[str, Any]:
     seats_taken = await repository.event_seats_taken(conn, organization_id, event_id)
     if seats_taken is None:
@@ -55,5 +56,41 @@ async def list_attendees(
         limit=page.page_size,
         offset=page.offset,
         known_total=seats_taken if is_seat_list else None,
+        order=order,
     )
     return envelope([present(row) for row in rows], total, page)
+
+
+async def checked_in_counts(
+    conn: Connection, organization_id: str, event_ids: list[str]
+) -> dict[str, int]:
+    """How many tickets of each event are checked in (events of other organizations: none)."""
+    return await repository.checked_in_counts(conn, organization_id, event_ids)
+
+
+async def get_attendee_with_history(
+    conn: Connection, organization_id: str, event_id: str, ticket_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The attendee and its status history, issued first (see :mod:`attendee.history`)."""
+    if not await repository.event_exists(conn, organization_id, event_id):
+        raise errors.event_not_found()
+    row = await repository.get(conn, organization_id, event_id, ticket_id)
+    if row is None:
+        raise errors.attendee_not_found()
+    changes = await history.of_ticket(conn, organization_id, ticket_id)
+    return present(row), history.timeline(row, changes)
+
+
+async def contact_of(conn: Connection, organization_id: str, ticket_id: str) -> str:
+    """The contact a ticket belongs to (for its confirmation email)."""
+    row = await repository.get_contact_id(conn, organization_id, ticket_id)
+    if row is None:
+        raise errors.attendee_not_found()
+    return str(row["contact_id"])
+
+
+async def get_attendee_by_barcode(
+    conn: Connection, organization_id: str, event_id: str, barcode: str
+) -> dict[str, Any] | None:
+    row = await repository.get_by_barcode(conn, organization_id, event_id, barcode)
+    return None if row is None else present(row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tessera import errors
-from tessera.attendee import repository, seats
+from tessera.attendee import history, repository, seats
 from tessera.attendee.presenter import present
 from tessera.db import Connection, Row
 from tessera.kit import clock
@@ -57,6 +57,7 @@ async def change_status(
 
     checked_in_at = now if target == "checked_in" else None
     await repository.set_status(conn, row["id"], target, checked_in_at, now)
+    await history.record(conn, organization_id, [(row["id"], current, target)], now)
     attendee = present(
         {**dict(row), "status": target, "checked_in_at": checked_in_at, "updated_at": now}
     )
