@@ -107,11 +107,11 @@ async def change_role(
     conn: Connection, organization_id: str, user_id: str, role: str, now: int
 ) -> None:
     """Change a member's role; the organization always keeps at least one owner."""
-    check_role(role)
     await repository.lock_team(conn, organization_id)
     member = await repository.membership(conn, organization_id, user_id)
     if member is None:
         raise errors.NotFound("Team member not found")
+    check_role(role)
     if member["role"] == "owner" and role != "owner":
         await _keep_an_owner(conn, organization_id)
     await repository.upsert_membership(conn, organization_id, user_id, role, now)
