@@ -58,9 +58,9 @@ class User:
         return self.request("POST", path, data=form, **kwargs)
 
     def page_csrf(self) -> str:
-        page = self.get("/dashboard")
-        assert page.status_code == 200, page.text
-        found = CSRF_META.search(page.text)
+        shown = self.get("/dashboard")
+        assert shown.status_code == 200, shown.text
+        found = CSRF_META.search(shown.text)
         assert found
         return found.group(1)
 
