@@ -364,6 +364,15 @@ def _read_password(from_stdin: bool) -> tuple[str, bool]:
     return password, False
 
 
+def _user_email(email: str) -> str:
+    from tessera.contact.schemas import normalize_email
+
+    try:
+        return normalize_email(email)
+    except ValueError as exc:
+        raise click.ClickException(f"{email!r} {exc}: give the person's email address.") from None
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--org", "org_id", required=True, help="Organization ID (org_…).")
@@ -385,6 +394,7 @@ def users_create(
     from tessera.account import service as accounts
 
     settings = _settings()
+    email = _user_email(email)
     password, generated = _read_password(password_stdin)
     password_hash = passwords.hash_password(password)
     made = _run(
