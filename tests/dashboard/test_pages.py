@@ -3,6 +3,8 @@ the attendee table and one attendee, check-in, keys, webhooks and the team."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.dashboard.conftest import User, sign_in, user
 from tests.support import ApiClient, Tenant
 
@@ -285,3 +287,23 @@ def test_owners_manage_the_team(api: ApiClient) -> None:
     assert last.status_code == 409 and "at least one owner" in last.text
     assert owner.post(f"/dashboard/team/{member_id.group(1)}/remove").status_code == 303
     assert door.get("/dashboard").status_code == 303  # removed: signed out of this organization
+
+
+def test_a_search_matching_many_contacts_pages_without_counting(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tessera.attendee import repository
+
+    # The dense branch starts past the cap of matching contacts; a small cap reaches it here.
+    monkeypatch.setattr(repository, "SEARCH_CONTACTS_CAP", 3)
+    tenant, owner = _owner(api)
+    event = tenant.make_event()
+    ga = tenant.general_admission(event["id"])
+    for n in range(5):
+        contact = {"email": f"many{n}@example.com", "last_name": "Many"}
+        assert tenant.make_attendees(event["id"], ga["id"], contact=contact).status_code == 201
+    url = f"/dashboard/events/{event['id']}/attendees?q=MANY"
+    dense = owner.get(url).text
+    assert "Many attendees match" in dense and dense.count("@example.com</td>") == 5
+    sparse = owner.get(f"/dashboard/events/{event['id']}/attendees?q=many3").text
+    assert "1 attendee<" in sparse and "many3@example.com" in sparse

@@ -94,3 +94,60 @@ async def get_attendee_by_barcode(
 ) -> dict[str, Any] | None:
     row = await repository.get_by_barcode(conn, organization_id, event_id, barcode)
     return None if row is None else present(row)
+
+
+async def search_attendees(
+    conn: Connection,
+    organization_id: str,
+    event_id: str,
+    page: Page,
+    *,
+    statuses: list[str],
+    query: str,
+    ticket_class_id: str | None = None,
+    order: str = "created",
+) -> dict[str, Any]:
+    """A page of the event's attendees whose name or email contains ``query``, fast on large
+    events (see ``repository.matching_contacts``). ``pagination.total`` is None when more than
+    a thousand contacts match: the page is exact, the total is not counted."""
+    if not await repository.event_exists(conn, organization_id, event_id):
+        raise errors.event_not_found()
+    contact_ids = await repository.matching_contacts(conn, organization_id, query)
+    if contact_ids is None:
+        rows, _ = await repository.list_page(
+            conn,
+            organization_id,
+            event_id,
+            statuses=statuses,
+            email=None,
+            ticket_class_id=ticket_class_id,
+            query=query,
+            updated_since=None,
+            limit=page.page_size + 1,
+            offset=page.offset,
+            order=order,
+            count=False,
+        )
+        more = len(rows) > page.page_size
+        rows = rows[: page.page_size]
+        return {
+            "data": [present(row) for row in rows],
+            "pagination": {
+                "total": None,
+                "page": page.page,
+                "page_size": page.page_size,
+                "total_pages": page.page + 1 if more else page.page,
+            },
+        }
+    rows, total = await repository.page_of_contacts(
+        conn,
+        organization_id,
+        event_id,
+        contact_ids,
+        statuses=statuses,
+        ticket_class_id=ticket_class_id,
+        limit=page.page_size,
+        offset=page.offset,
+        order=order,
+    )
+    return envelope([present(row) for row in rows], total, page)

@@ -52,16 +52,27 @@ async def attendee_list(
 
     async def load(conn: Connection) -> dict[str, Any]:
         event = await events.get_event(conn, viewer.organization_id, event_id)
-        listed = await queries.list_attendees(
-            conn,
-            viewer.organization_id,
-            event_id,
-            Page(page=page, page_size=PAGE_SIZE),
-            statuses=STATUS_FILTERS[status][1],
-            ticket_class_id=ticket_class_id or None,
-            query=q or None,
-            order=sort,
-        )
+        if q:
+            listed = await queries.search_attendees(
+                conn,
+                viewer.organization_id,
+                event_id,
+                Page(page=page, page_size=PAGE_SIZE),
+                statuses=STATUS_FILTERS[status][1],
+                ticket_class_id=ticket_class_id or None,
+                query=q,
+                order=sort,
+            )
+        else:
+            listed = await queries.list_attendees(
+                conn,
+                viewer.organization_id,
+                event_id,
+                Page(page=page, page_size=PAGE_SIZE),
+                statuses=STATUS_FILTERS[status][1],
+                ticket_class_id=ticket_class_id or None,
+                order=sort,
+            )
         all_classes = await classes.list_ticket_classes(conn, viewer.organization_id, event_id)
         return {"event": event, "listed": listed, "classes": all_classes}
 

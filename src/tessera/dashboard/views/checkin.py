@@ -151,7 +151,7 @@ async def search(request: Request, event_id: str, viewer: AnyRole, q: str = "") 
         event = await events.get_event(conn, viewer.organization_id, event_id)
         if len(q) < 2:
             return {"event": event, "found": []}
-        listed = await queries.list_attendees(
+        listed = await queries.search_attendees(
             conn,
             viewer.organization_id,
             event_id,
