@@ -33,7 +33,7 @@ from tessera.account import passwords, sessions  # noqa: E402
 from tessera.account import service as accounts  # noqa: E402
 from tessera.auth import scopes  # noqa: E402
 from tessera.auth import service as auth  # noqa: E402
-from tessera.db import create_database  # noqa: E402
+from tessera.db import Connection, create_database  # noqa: E402
 
 TESSERA = Path(sys.executable).parent / "tessera"
 
@@ -52,18 +52,23 @@ async def prepare(url: str, attendees: int) -> tuple[str, str]:
             lambda conn: auth.create_api_key(conn, org["id"], "bench", scopes.all_write(), now)
         )
         population = await populate(
-            db, org["id"], key["id"], attendees=attendees, spread=0, stored_keys=0,
+            db,
+            org["id"],
+            key["id"],
+            attendees=attendees,
+            spread=0,
+            stored_keys=0,
             progress=lambda _: None,
         )
         password_hash = passwords.hash_password("bench password 1")
 
-        async def owner(conn: object) -> str:
+        async def owner(conn: Connection) -> str:
             made = await accounts.add_member(
-                conn, org["id"], "owner@bench.example", "owner", password_hash, now  # type: ignore[arg-type]
+                conn, org["id"], "owner@bench.example", "owner", password_hash, now
             )
-            return await sessions.start(conn, made["id"], org["id"], now)  # type: ignore[arg-type]
+            return await sessions.start(conn, made["id"], org["id"], now)
 
-        token = await db.run(owner)  # type: ignore[arg-type]
+        token = await db.run(owner)
         return token, population.big_event_id
     finally:
         await db.close()
@@ -76,10 +81,19 @@ def serve(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
-    env.update(TESSERA_DATABASE_URL=url, TESSERA_ACCESS_LOG="false",
-               TESSERA_MAIL_DIR=str(workdir / "mail"), TESSERA_RATE_LIMIT_PER_MINUTE="0")
-    proc = subprocess.Popen([str(TESSERA), "serve", "--port", str(port)], env=env, cwd=workdir,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env.update(
+        TESSERA_DATABASE_URL=url,
+        TESSERA_ACCESS_LOG="false",
+        TESSERA_MAIL_DIR=str(workdir / "mail"),
+        TESSERA_RATE_LIMIT_PER_MINUTE="0",
+    )
+    proc = subprocess.Popen(
+        [str(TESSERA), "serve", "--port", str(port)],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -113,8 +127,12 @@ def main() -> None:
     started = time.perf_counter()
     token, event_id = asyncio.run(prepare(url, args.attendees))
     print(f"populated {args.attendees:,} attendees in {time.perf_counter() - started:.0f} s")
-    barcodes = [row[0] for row in sqlite3.connect(workdir / "bench.db").execute(
-        "SELECT barcode FROM tickets WHERE event_id = ? LIMIT 2000", (event_id,))]
+    barcodes = [
+        row[0]
+        for row in sqlite3.connect(workdir / "bench.db").execute(
+            "SELECT barcode FROM tickets WHERE event_id = ? LIMIT 2000", (event_id,)
+        )
+    ]
     proc, base = serve(url, workdir)
     try:
         cookies = {"tessera_session": token}
@@ -127,16 +145,23 @@ def main() -> None:
             timed_gets(client, [attendees] * 20)  # warm up
             rows = [
                 ("attendees page 1", [attendees] * n),
-                ("attendees, deep page", [f"{attendees}?page={1 + i * 97 % 1999}" for i in range(n)]),
-                ("attendees, search one name", [f"{attendees}?q=guest{i * 491 % args.attendees}"
-                                                for i in range(n)]),
+                (
+                    "attendees, deep page",
+                    [f"{attendees}?page={1 + i * 97 % 1999}" for i in range(n)],
+                ),
+                (
+                    "attendees, search one name",
+                    [f"{attendees}?q=guest{i * 491 % args.attendees}" for i in range(n)],
+                ),
                 ("attendees, search, many hits", [f"{attendees}?q=population"] * n),
                 ("attendees, newest first", [f"{attendees}?sort=-created"] * n),
             ]
             for name, paths in rows:
                 samples = timed_gets(client, paths)
-                print(f"{name:32s} p50 {statistics.median(samples):6.1f} ms  "
-                      f"p95 {p95(samples):6.1f} ms")
+                print(
+                    f"{name:32s} p50 {statistics.median(samples):6.1f} ms  "
+                    f"p95 {p95(samples):6.1f} ms"
+                )
 
         scans: list[float] = []
         lock = threading.Lock()
@@ -147,7 +172,8 @@ def main() -> None:
                     started = time.perf_counter()
                     response = client.post(
                         f"/dashboard/events/{event_id}/check-in/scan",
-                        data={"barcode": code}, headers={"X-CSRF-Token": csrf.group(1)},
+                        data={"barcode": code},
+                        headers={"X-CSRF-Token": csrf.group(1)},
                     )
                     elapsed = (time.perf_counter() - started) * 1000
                     assert response.status_code == 200 and "Checked in" in response.text
@@ -155,14 +181,18 @@ def main() -> None:
                         scans.append(elapsed)
 
         per = min(100, len(barcodes) // 4)
-        threads = [threading.Thread(target=scanner, args=(barcodes[i * per:(i + 1) * per],))
-                   for i in range(4)]
+        threads = [
+            threading.Thread(target=scanner, args=(barcodes[i * per : (i + 1) * per],))
+            for i in range(4)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        print(f"{'door scan, 4 scanners':32s} p50 {statistics.median(scans):6.1f} ms  "
-              f"p95 {p95(scans):6.1f} ms  ({len(scans)} scans)")
+        print(
+            f"{'door scan, 4 scanners':32s} p50 {statistics.median(scans):6.1f} ms  "
+            f"p95 {p95(scans):6.1f} ms  ({len(scans)} scans)"
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)

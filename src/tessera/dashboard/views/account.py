@@ -22,7 +22,10 @@ def _login_page(
 ) -> Response:
     # Before sign-in there is no session to bind a CSRF token to: the form's token is paired
     # with a cookie instead (double submit), so another site cannot post a sign-in.
-    token = secrets.token_urlsafe(32)
+    # One token per browser, kept while it lives: two open sign-in tabs both work.
+    token = request.cookies.get(access.LOGIN_CSRF_COOKIE, "")
+    if not 40 <= len(token) <= 64 or not token.replace("-", "").replace("_", "").isalnum():
+        token = secrets.token_urlsafe(32)
     response = pages.render(
         request,
         "login.html",
