@@ -307,3 +307,30 @@ def test_a_search_matching_many_contacts_pages_without_counting(
     assert "Many attendees match" in dense and dense.count("@example.com</td>") == 5
     sparse = owner.get(f"/dashboard/events/{event['id']}/attendees?q=many3").text
     assert "1 attendee<" in sparse and "many3@example.com" in sparse
+
+
+def test_two_scanners_reading_one_ticket_at_once_check_it_in_once(api: ApiClient) -> None:
+    import threading
+
+    tenant, owner = _owner(api)
+    event = tenant.make_event()
+    ga = tenant.general_admission(event["id"])
+    ticket = tenant.make_attendees(event["id"], ga["id"]).json()["data"][0]
+    url = f"{api.client.base_url!s}/dashboard/events/{event['id']}/check-in/scan"
+    outcomes: list[str] = []
+
+    def scan() -> None:
+        response = api.client.post(
+            url,
+            data={"barcode": ticket["barcode"], "csrf_token": owner.csrf},
+            headers={"cookie": f"tessera_session={owner.token}"},
+        )
+        outcomes.append(response.text.split('data-outcome="', 1)[1].split('"', 1)[0])
+
+    threads = [threading.Thread(target=scan) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["already", "already", "already", "ok"]
+    assert api.count("ticket_status_changes", "ticket_id = $1", ticket["id"]) == 1
