@@ -334,3 +334,21 @@ def test_two_scanners_reading_one_ticket_at_once_check_it_in_once(api: ApiClient
         thread.join()
     assert sorted(outcomes) == ["already", "already", "already", "ok"]
     assert api.count("ticket_status_changes", "ticket_id = $1", ticket["id"]) == 1
+
+
+def test_status_changes_made_through_the_api_are_in_the_history(api: ApiClient) -> None:
+    tenant, owner = _owner(api)
+    event = tenant.make_event()
+    ga = tenant.general_admission(event["id"])
+    first, second = tenant.make_attendees(event["id"], ga["id"], quantity=2).json()["data"]
+    base = f"/api/v1/events/{event['id']}"
+    assert tenant.patch(
+        f"{base}/attendees/{first['id']}", {"status": "pending_approval"}
+    ).is_success
+    assert tenant.post(f"{base}/check-ins", {"barcode": second["barcode"]}).is_success
+    assert tenant.delete(f"{base}/attendees/{second['id']}").is_success
+    page = owner.get(f"/dashboard/events/{event['id']}/attendees/{first['id']}").text
+    assert "issued as Valid" in page and "Valid → Pending approval" in page
+    page = owner.get(f"/dashboard/events/{event['id']}/attendees/{second['id']}").text
+    assert "Valid → Checked in" in page and "Checked in → Deleted" in page
+    assert api.count("ticket_status_changes") == 3
