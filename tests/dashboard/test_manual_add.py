@@ -163,3 +163,17 @@ def test_the_api_rules_hold_in_the_form(api: ApiClient) -> None:
     assert upgraded.headers["location"].split("?")[0].endswith(ticket_id)
     history = owner.get(upgraded.headers["location"]).text
     assert "Invited → Valid" in history
+
+
+def test_send_email_follows_the_checkbox_and_scripted_values(api: ApiClient) -> None:
+    _, owner, event_id, class_id = _setup(api)
+    url = f"/dashboard/events/{event_id}/attendees/new"
+    for value, emails in (("false", 0), ("on", 1), ("true", 2), ("0", 2)):
+        form = {
+            "idempotency_key": _form(owner, event_id),
+            "ticket_class_id": class_id,
+            "email": f"{value}@example.com",
+            "send_email": value,
+        }
+        assert owner.post(url, form).status_code == 303
+        assert api.count("outbox", "topic = $1", "attendee.confirmation") == emails, value

@@ -106,6 +106,17 @@ class Form:
     def has(self, name: str) -> bool:
         return name in self.fields
 
+    def checked(self, name: str) -> bool:
+        """A checkbox: a browser sends "on" when ticked and nothing otherwise; a script may
+        send true/false, 1/0, on/off, yes/no."""
+        return name in self.fields and self.get(name).strip().lower() not in (
+            "",
+            "false",
+            "0",
+            "off",
+            "no",
+        )
+
 
 async def form(request: Request) -> Form:
     """The request's form, parsed once per request (the CSRF check reads it first)."""

@@ -143,7 +143,7 @@ async def attendee_action(
     confirmation email of the ticket's payment, queued like Create Attendee's)."""
     now = web.now(request)
     form = await pages.form(request)
-    notify = form.has("notify_guest")
+    notify = form.checked("notify_guest")
     try:
         if action == "resend":
             await web.write(

@@ -45,7 +45,7 @@ def _event_form_values(form: pages.Form) -> dict[str, Any]:
         "description": form.get("description").strip() or None,
         "start": {"utc": form.get("start"), "timezone": form.get("timezone")},
         "location": form.get("location").strip(),
-        "require_approval": form.has("require_approval"),
+        "require_approval": form.checked("require_approval"),
     }
     if form.get("end"):
         body["end"] = {"utc": form.get("end"), "timezone": form.get("timezone")}
@@ -147,7 +147,7 @@ async def edit_event(request: Request, event_id: str, viewer: StaffWrite) -> Res
     if not form.get("end"):
         body["end"] = None
     values: dict[str, Any] = {k: form.get(k) for k in form.fields}
-    values["require_approval"] = form.has("require_approval")
+    values["require_approval"] = form.checked("require_approval")
     try:
         if problems:
             raise errors.ValidationFailed({k: [v] for k, v in problems.items()})
@@ -198,7 +198,7 @@ def _class_body(form: pages.Form, problems: dict[str, str]) -> dict[str, Any]:
     }
     if form.get("description").strip():
         body["description"] = form.get("description").strip()
-    body["require_approval"] = form.has("require_approval")
+    body["require_approval"] = form.checked("require_approval")
     return body
 
 

@@ -92,7 +92,7 @@ def _body(form: pages.Form) -> dict[str, Any]:
         "ticket_class_id": form.get("ticket_class_id"),
         "contact": contact,
         "payment_method": form.get("payment_method") or "cash",
-        "send_email": form.has("send_email"),
+        "send_email": form.checked("send_email"),
     }
     quantity = form.get("quantity").strip() or "1"
     body["quantity"] = int(quantity) if quantity.isdigit() and len(quantity) < 6 else quantity
@@ -114,7 +114,7 @@ def _body(form: pages.Form) -> dict[str, Any]:
 async def add_attendees(request: Request, event_id: str, viewer: StaffWrite) -> Response:
     form = await pages.form(request)
     values: dict[str, Any] = {name: form.get(name) for name in FIELDS}
-    values["send_email"] = form.has("send_email")
+    values["send_email"] = form.checked("send_email")
     key = form.get("idempotency_key")
     body = _body(form)
     try:
