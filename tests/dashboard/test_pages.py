@@ -292,10 +292,10 @@ def test_owners_manage_the_team(api: ApiClient) -> None:
 def test_a_search_matching_many_contacts_pages_without_counting(
     api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tessera.attendee import repository
+    from tessera.attendee import search
 
     # The dense branch starts past the cap of matching contacts; a small cap reaches it here.
-    monkeypatch.setattr(repository, "SEARCH_CONTACTS_CAP", 3)
+    monkeypatch.setattr(search, "SEARCH_CONTACTS_CAP", 3)
     tenant, owner = _owner(api)
     event = tenant.make_event()
     ga = tenant.general_admission(event["id"])

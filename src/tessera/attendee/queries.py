@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tessera import errors
-from tessera.attendee import history, repository
+from tessera.attendee import history, repository, search
 from tessera.attendee.presenter import present
 from tessera.db import Connection
 from tessera.kit.pagination import Page, envelope
@@ -108,11 +108,11 @@ async def search_attendees(
     order: str = "created",
 ) -> dict[str, Any]:
     """A page of the event's attendees whose name or email contains ``query``, fast on large
-    events (see ``repository.matching_contacts``). ``pagination.total`` is None when more than
+    events (see :mod:`tessera.attendee.search`). ``pagination.total`` is None when more than
     a thousand contacts match: the page is exact, the total is not counted."""
     if not await repository.event_exists(conn, organization_id, event_id):
         raise errors.event_not_found()
-    contact_ids = await repository.matching_contacts(conn, organization_id, query)
+    contact_ids = await search.matching_contacts(conn, organization_id, query)
     if contact_ids is None:
         rows, _ = await repository.list_page(
             conn,
@@ -139,7 +139,7 @@ async def search_attendees(
                 "total_pages": page.page + 1 if more else page.page,
             },
         }
-    rows, total = await repository.page_of_contacts(
+    rows, total = await search.page_of_contacts(
         conn,
         organization_id,
         event_id,
