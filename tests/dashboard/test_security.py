@@ -333,3 +333,16 @@ def test_the_session_cookie_is_secure_behind_https(settings, clock) -> None:  # 
         assert "; Secure" in response.headers["set-cookie"] or "secure" in response.headers[
             "set-cookie"
         ].lower().split("; ")
+
+
+def test_dead_sessions_and_old_failures_are_forgotten(api: ApiClient, clock) -> None:  # type: ignore[no-untyped-def]
+    tenant = api.tenant()
+    first = user(api, tenant, "owner", "tidy@example.com")
+    assert first.post("/dashboard/logout").status_code == 303
+    assert sign_in(api, "tidy@example.com", "wrong").status_code == 400
+    assert api.count("sign_in_failures") == 2  # the email and the client
+    clock.advance(hours=13)
+    assert sign_in(api, "tidy@example.com").status_code == 303
+    assert api.count("dashboard_sessions") == 1  # the signed-out one went
+    assert sign_in(api, "other@example.com", "wrong").status_code == 400
+    assert api.count("sign_in_failures") == 2  # the finished window's counts went

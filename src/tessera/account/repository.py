@@ -131,6 +131,17 @@ async def insert_session(
     )
 
 
+async def forget_dead_sessions(conn: Connection, user_id: str, now: int, idle_since: int) -> None:
+    """Delete the user's sessions that can never be used again (their table stays small)."""
+    await conn.execute(
+        "DELETE FROM dashboard_sessions WHERE user_id = $1 AND (revoked_at IS NOT NULL"
+        " OR expires_at <= $2 OR last_seen_at <= $3)",
+        user_id,
+        now,
+        idle_since,
+    )
+
+
 async def live_session(conn: Connection, id_hash: str, now: int, idle_since: int) -> Row | None:
     """The session with its user and current role, if it is live: not revoked, within its
     absolute limit, seen since ``idle_since``, and its user still a member."""
@@ -215,6 +226,10 @@ async def add_failure(conn: Connection, key: str, now: int, window_start: int) -
         now,
         window_start,
     )
+
+
+async def forget_old_failures(conn: Connection, window_start: int) -> None:
+    await conn.execute("DELETE FROM sign_in_failures WHERE window_started_at <= $1", window_start)
 
 
 async def clear_failures(conn: Connection, key: str) -> None:

@@ -42,7 +42,8 @@ def digest(token: str) -> str:
 
 
 async def start(conn: Connection, user_id: str, organization_id: str, now: int) -> str:
-    """A new session; returns the token for the cookie."""
+    """A new session; returns the token for the cookie. The user's dead sessions go."""
+    await repository.forget_dead_sessions(conn, user_id, now, now - IDLE_TIMEOUT)
     token = secrets.token_urlsafe(32)
     await repository.insert_session(
         conn,

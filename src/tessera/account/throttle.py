@@ -52,6 +52,7 @@ async def check(conn: Connection, email: str, client: str, now: int) -> Verdict:
 
 
 async def failed(conn: Connection, email: str, client: str, now: int) -> None:
+    await repository.forget_old_failures(conn, now - WINDOW)  # counts of finished windows
     for key in keys(email, client):
         await repository.add_failure(conn, key, now, now - WINDOW)
 
