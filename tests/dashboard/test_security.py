@@ -346,3 +346,15 @@ def test_dead_sessions_and_old_failures_are_forgotten(api: ApiClient, clock) -> 
     assert api.count("dashboard_sessions") == 1  # the signed-out one went
     assert sign_in(api, "other@example.com", "wrong").status_code == 400
     assert api.count("sign_in_failures") == 2  # the finished window's counts went
+
+
+def test_an_htmx_call_without_a_session_reloads_the_sign_in_page(api: ApiClient) -> None:
+    tenant = api.tenant()
+    anonymous = User(api, "", tenant.organization_id, "")
+    first = anonymous.get("/dashboard/events/x/attendees?q=a", headers={"HX-Request": "true"})
+    assert first.status_code == 303
+    login = anonymous.get(first.headers["location"], headers={"HX-Request": "true"})
+    assert (
+        login.headers["hx-redirect"]
+        == "/dashboard/login?next=/dashboard/events/x/attendees%3Fq%3Da"
+    )

@@ -38,8 +38,11 @@ def _login_page(
     response.set_cookie(
         access.LOGIN_CSRF_COOKIE, token, max_age=3600, **access.cookie_options(request)
     )
-    if request.headers.get("hx-request"):  # an htmx call whose session ended: reload fully
-        response.headers["HX-Redirect"] = access.login_url(request)
+    if request.headers.get("hx-request"):
+        # An htmx call whose session ended was redirected here: load this page as a whole
+        # page (with its ``next``), instead of swapping a sign-in form into a table.
+        query = f"?{request.url.query}" if request.url.query else ""
+        response.headers["HX-Redirect"] = f"{request.url.path}{query}"
     return response
 
 
