@@ -29,9 +29,7 @@ def test_every_page_without_a_session_redirects_to_sign_in(api: ApiClient) -> No
         location = response.headers["location"]
         assert location.startswith("/dashboard/login?next=/dashboard"), location
     assert row_counts(api) == before
-    response = anonymous.get("/dashboard/events?q=1")
     assert anonymous.get("/dashboard").headers["location"] == "/dashboard/login?next=/dashboard"
-    assert response.status_code in (303, 404)
 
 
 def test_sign_in_goes_only_to_relative_dashboard_addresses(api: ApiClient) -> None:
