@@ -157,7 +157,8 @@ def test_attendee_actions_and_history(api: ApiClient) -> None:
     page = owner.get(base + "?done=resend").text
     assert "Confirmation email queued." in page
     assert "issued as Pending approval" in page
-    assert "Pending approval → Valid" in page and "Valid → Checked in" in page
+    assert f"Pending approval → Valid · by {owner.email}" in page
+    assert f"Valid → Checked in · by {owner.email}" in page
     assert owner.post(f"{base}/delete").status_code == 303
     again = owner.post(f"{base}/approve")
     assert again.status_code == 422 and "deleted is final" in again.text
@@ -348,7 +349,7 @@ def test_status_changes_made_through_the_api_are_in_the_history(api: ApiClient) 
     assert tenant.post(f"{base}/check-ins", {"barcode": second["barcode"]}).is_success
     assert tenant.delete(f"{base}/attendees/{second['id']}").is_success
     page = owner.get(f"/dashboard/events/{event['id']}/attendees/{first['id']}").text
-    assert "issued as Valid" in page and "Valid → Pending approval" in page
+    assert "issued as Valid" in page and "Valid → Pending approval · through the API" in page
     page = owner.get(f"/dashboard/events/{event['id']}/attendees/{second['id']}").text
     assert "Valid → Checked in" in page and "Checked in → Deleted" in page
     assert api.count("ticket_status_changes") == 3

@@ -24,20 +24,23 @@ async def record(
     organization_id: str,
     changes: Sequence[tuple[str, str, str]],
     now: int,
+    actor: str | None = None,
 ) -> None:
-    """Record ``(ticket_id, from_status, to_status)`` changes made at ``now``."""
+    """Record ``(ticket_id, from_status, to_status)`` changes made at ``now`` by ``actor``
+    (a dashboard user's email; None for the API)."""
     if not changes:
         return
+    width = 7
     values = ", ".join(
-        f"(${i * 6 + 1}, ${i * 6 + 2}, ${i * 6 + 3}, ${i * 6 + 4}, ${i * 6 + 5}, ${i * 6 + 6})"
+        "(" + ", ".join(f"${i * width + n}" for n in range(1, width + 1)) + ")"
         for i in range(len(changes))
     )
     args: list[Any] = []
     for ticket_id, from_status, to_status in changes:
-        args += [_change_id(), organization_id, ticket_id, from_status, to_status, now]
+        args += [_change_id(), organization_id, ticket_id, from_status, to_status, actor, now]
     await conn.defer(
         "INSERT INTO ticket_status_changes"
-        " (id, organization_id, ticket_id, from_status, to_status, created_at)"
+        " (id, organization_id, ticket_id, from_status, to_status, actor, created_at)"
         f" VALUES {values}",
         *args,
     )
@@ -46,7 +49,7 @@ async def record(
 async def of_ticket(conn: Connection, organization_id: str, ticket_id: str) -> list[Any]:
     """The ticket's changes, oldest first."""
     return await conn.fetch(
-        "SELECT from_status, to_status, created_at FROM ticket_status_changes"
+        "SELECT from_status, to_status, actor, created_at FROM ticket_status_changes"
         " WHERE organization_id = $1 AND ticket_id = $2 ORDER BY created_at, id",
         organization_id,
         ticket_id,
@@ -57,10 +60,15 @@ def timeline(ticket: Any, changes: Sequence[Any]) -> list[dict[str, Any]]:
     """The whole history: issued (with its first status), then each change."""
     first = changes[0]["from_status"] if changes else ticket["status"]
     entries: list[dict[str, Any]] = [
-        {"from_status": None, "to_status": first, "at": ticket["created_at"]}
+        {"from_status": None, "to_status": first, "at": ticket["created_at"], "actor": None}
     ]
     entries += [
-        {"from_status": c["from_status"], "to_status": c["to_status"], "at": c["created_at"]}
+        {
+            "from_status": c["from_status"],
+            "to_status": c["to_status"],
+            "at": c["created_at"],
+            "actor": c["actor"],
+        }
         for c in changes
     ]
     return entries

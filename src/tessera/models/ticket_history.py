@@ -13,6 +13,8 @@ ticket_status_changes = Table(
     Column("ticket_id", Text, ForeignKey("tickets.id"), nullable=False),
     Column("from_status", Text, nullable=False),
     Column("to_status", Text, nullable=False),
+    # Who changed it: a dashboard user's email at the time; NULL for the API (an integration).
+    Column("actor", Text, nullable=True),
     Column("created_at", Micros, nullable=False),
 )
 Index(

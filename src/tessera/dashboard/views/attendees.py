@@ -162,6 +162,7 @@ async def attendee_action(
                     target,
                     now,
                     notify_guest=notify,
+                    actor=viewer.email,
                 ),
             )
         else:

@@ -62,7 +62,7 @@ async def _check_in(
     async def work(conn: Connection) -> dict[str, Any]:
         if barcode is not None:
             return await transitions.check_in_by_barcode(
-                conn, organization_id, event_id, barcode, now
+                conn, organization_id, event_id, barcode, now, actor=viewer.email
             )
         assert attendee_id is not None
         attendee = await queries.get_attendee(conn, organization_id, event_id, attendee_id)
@@ -77,7 +77,7 @@ async def _check_in(
                 "Not valid", code="ticket_not_valid", details={"status": attendee["status"]}
             )
         return await transitions.update_attendee(
-            conn, organization_id, event_id, attendee_id, "checked_in", now
+            conn, organization_id, event_id, attendee_id, "checked_in", now, actor=viewer.email
         )
 
     attendee: dict[str, Any] | None = None

@@ -91,6 +91,7 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Text(), nullable=False),
         sa.Column("from_status", sa.Text(), nullable=False),
         sa.Column("to_status", sa.Text(), nullable=False),
+        sa.Column("actor", sa.Text(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organization_id"],
