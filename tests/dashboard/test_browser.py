@@ -184,6 +184,7 @@ MAIN_PAGES = [
     ("webhooks", "/dashboard/webhooks"),
     ("team", "/dashboard/team"),
     ("password", "/dashboard/account/password"),
+    ("organizations", "/dashboard/account/organizations"),
 ]
 
 

@@ -356,3 +356,23 @@ def test_an_htmx_call_without_a_session_reloads_the_sign_in_page(api: ApiClient)
         login.headers["hx-redirect"]
         == "/dashboard/login?next=/dashboard/events/x/attendees%3Fq%3Da"
     )
+
+
+def test_a_member_of_two_organizations_switches_with_a_new_session(api: ApiClient) -> None:
+    first, second, stranger = api.tenant("First"), api.tenant("Second"), api.tenant("Third")
+    signed = user(api, first, "owner", "both@example.com")
+    add_user(api, second.organization_id, "both@example.com", "door")
+    listed = signed.get("/dashboard/account/organizations").text
+    assert "First" in listed and "Second" in listed and "Third" not in listed
+    refused = signed.post(f"/dashboard/account/organizations/{stranger.organization_id}")
+    missing = signed.post("/dashboard/account/organizations/org_AAAAAAAAAAAAAAAAAAAA")
+    assert refused.status_code == missing.status_code == 404
+    assert refused.text == missing.text
+    switched = signed.post(f"/dashboard/account/organizations/{second.organization_id}")
+    assert switched.status_code == 303
+    assert signed.get("/dashboard").status_code == 303  # the old session ended
+    door = User(
+        api, signed.email, second.organization_id, "door", token=switched.cookies["tessera_session"]
+    )
+    assert "Second" in door.get("/dashboard").text
+    assert door.get("/dashboard/api-keys").status_code == 403  # the role of that organization

@@ -47,6 +47,7 @@ def build(api: ApiClient, name: str = "Acme") -> World:
         "delivery_id": "whd_nonexistent00000000",
         "user_id": member["id"],
         "action": "approve",
+        "organization_id": tenant.organization_id,
     }
     return World(tenant, owner, ids)
 
@@ -66,6 +67,7 @@ MISSING = {
     "delivery_id": "whd_AAAAAAAAAAAAAAAAAAAA",
     "user_id": "usr_AAAAAAAAAAAAAAAAAAAA",
     "action": "approve",
+    "organization_id": "org_AAAAAAAAAAAAAAAAAAAA",
 }
 
 

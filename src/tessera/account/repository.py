@@ -53,6 +53,15 @@ async def first_membership(conn: Connection, user_id: str) -> Row | None:
     )
 
 
+async def organizations_of(conn: Connection, user_id: str) -> list[Row]:
+    return await conn.fetch(
+        "SELECT m.organization_id, o.name, m.role FROM memberships m"
+        " JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1"
+        " ORDER BY m.created_at, m.organization_id",
+        user_id,
+    )
+
+
 async def membership(conn: Connection, organization_id: str, user_id: str) -> Row | None:
     return await conn.fetchrow(
         "SELECT m.role, u.id, u.email, u.name FROM memberships m JOIN users u ON u.id = m.user_id"

@@ -83,3 +83,22 @@ async def touch(conn: Connection, session_hash: str, now: int) -> None:
 
 async def end(conn: Connection, token: str, now: int) -> None:
     await repository.revoke_session(conn, digest(token), now)
+
+
+async def switch(conn: Connection, token: str, user_id: str, organization_id: str, now: int) -> str:
+    """End this session and start one in another organization of the user's (a new token,
+    like a sign-in). Not a member there: not found, exactly like an unknown organization."""
+    from tessera import errors
+
+    if await repository.membership(conn, organization_id, user_id) is None:
+        raise errors.NotFound("Organization not found")
+    await end(conn, token, now)
+    return await start(conn, user_id, organization_id, now)
+
+
+async def organizations(conn: Connection, user_id: str) -> list[dict[str, str]]:
+    """The organizations the user belongs to, with the role in each."""
+    return [
+        {"id": row["organization_id"], "name": row["name"], "role": row["role"]}
+        for row in await repository.organizations_of(conn, user_id)
+    ]

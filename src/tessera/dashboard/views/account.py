@@ -135,3 +135,32 @@ async def change_password(request: Request, viewer: AnyRoleWrite) -> Response:
         **access.cookie_options(request),
     )
     return response
+
+
+@router.get("/account/organizations")
+async def organizations(request: Request, viewer: AnyRole) -> Response:
+    """The organizations of the signed-in user; switching starts a session in another one."""
+    listed = await web.read(request, lambda conn: sessions.organizations(conn, viewer.user_id))
+    return pages.render(request, "organizations.html", organizations=listed)
+
+
+@router.post("/account/organizations/{organization_id}")
+async def switch_organization(
+    request: Request, organization_id: str, viewer: AnyRoleWrite
+) -> Response:
+    if organization_id == viewer.organization_id:
+        return pages.redirect("/dashboard")  # already there: the session stays as it is
+    token = request.cookies.get(access.SESSION_COOKIE, "")
+    now = web.now(request)
+    new_token = await web.write(
+        request,
+        lambda conn: sessions.switch(conn, token, viewer.user_id, organization_id, now),
+    )
+    response = pages.redirect("/dashboard")
+    response.set_cookie(
+        access.SESSION_COOKIE,
+        new_token,
+        max_age=sessions.ABSOLUTE_TIMEOUT // 1_000_000,
+        **access.cookie_options(request),
+    )
+    return response
