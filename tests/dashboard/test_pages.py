@@ -353,3 +353,31 @@ def test_status_changes_made_through_the_api_are_in_the_history(api: ApiClient) 
     page = owner.get(f"/dashboard/events/{event['id']}/attendees/{second['id']}").text
     assert "Valid → Checked in" in page and "Checked in → Deleted" in page
     assert api.count("ticket_status_changes") == 3
+
+
+def test_editing_an_event_keeps_its_venue_unless_the_place_changes(api: ApiClient) -> None:
+    tenant, owner = _owner(api)
+    venue = {"name": "Pier 4", "address": "1 Harbor Way", "city": "Boston", "country": "US"}
+    event = tenant.make_event(location=venue)
+    form = {
+        "name": "Renamed",
+        "start": "2027-07-15T18:00",
+        "end": "2027-07-15T23:00",
+        "timezone": "America/New_York",
+        "location": "Pier 4",
+        "capacity": "0",
+    }
+    assert owner.post(f"/dashboard/events/{event['id']}/edit", form).status_code == 303
+    shown = tenant.get(f"/api/v1/events/{event['id']}").json()["data"]
+    assert shown["name"] == "Renamed"
+    assert shown["venue"]["address"] == "1 Harbor Way" and shown["venue"]["city"] == "Boston"
+    form["location"] = "Dock 9"
+    assert owner.post(f"/dashboard/events/{event['id']}/edit", form).status_code == 303
+    shown = tenant.get(f"/api/v1/events/{event['id']}").json()["data"]
+    assert shown["venue"] == {
+        "name": "Dock 9",
+        "address": None,
+        "city": None,
+        "state": None,
+        "country": None,
+    }

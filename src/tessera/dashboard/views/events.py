@@ -116,6 +116,11 @@ async def event_page(request: Request, event_id: str, viewer: Staff) -> Response
     return pages.render(request, "event.html", **data, errors={}, message="")
 
 
+def _place(event: dict[str, Any]) -> str:
+    """The event's place as the edit form shows it: the online link or the venue's name."""
+    return str(event["virtual_url"] or event["venue"]["name"] or "")
+
+
 @router.get("/events/{event_id}/edit")
 async def edit_event_form(request: Request, event_id: str, viewer: Staff) -> Response:
     event = await web.read(
@@ -131,7 +136,7 @@ async def edit_event_form(request: Request, event_id: str, viewer: Staff) -> Res
         if event["end"]
         else "",
         "timezone": event["start"]["timezone"],
-        "location": event["virtual_url"] or event["venue"]["name"] or "",
+        "location": _place(event),
         "capacity": str(event["capacity"]),
         "require_approval": event["require_approval"],
     }
@@ -146,6 +151,13 @@ async def edit_event(request: Request, event_id: str, viewer: StaffWrite) -> Res
     body["capacity"] = _int(form, "capacity", problems)
     if not form.get("end"):
         body["end"] = None
+    current = await web.read(
+        request, lambda conn: events.get_event(conn, viewer.organization_id, event_id)
+    )
+    if body["location"] == _place(current):
+        # The form shows a venue as its name only: sending it back unchanged would erase the
+        # venue's address, city, state and country. Only a changed place is sent.
+        del body["location"]
     values: dict[str, Any] = {k: form.get(k) for k in form.fields}
     values["require_approval"] = form.checked("require_approval")
     try:
