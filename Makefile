@@ -47,6 +47,10 @@ format: $(STAMP) ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
+.PHONY: screenshots
+screenshots: $(STAMP) ## Phone and desktop screenshots of the dashboard's pages into docs/screenshots/
+	TESSERA_SCREENSHOTS=1 $(BIN)/python -m pytest tests/dashboard/test_browser.py -k axe -q
+
 .PHONY: help
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'

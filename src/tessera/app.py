@@ -16,6 +16,7 @@ from tessera.attendee_io.endpoints import router as attendee_io_router
 from tessera.auth.middleware import AuthenticationMiddleware
 from tessera.config import Settings, get_settings
 from tessera.contact.endpoints import router as contacts_router
+from tessera.dashboard import install as install_dashboard
 from tessera.db import create_database
 from tessera.edge import EdgeMiddleware
 from tessera.event.endpoints import router as events_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(ops_router)
     app.include_router(ticket_page_router)
     app.include_router(public_router)  # /e/{eventId}: the public event page (SPEC §9)
+    install_dashboard(app)  # /dashboard: the organizer pages (SPEC §8)
     fast_path.install(app)
 
     exception_handlers.install(app)

@@ -271,12 +271,18 @@ def keys_list(org_id: str, as_json: bool) -> None:
 
 @main.command()
 def demo() -> None:
-    """Create an organization, an event and a key, and print a working curl command."""
+    """Create an organization, an event, a key and a dashboard owner; print how to use them."""
+    from tessera.account import passwords
+    from tessera.account import service as accounts
     from tessera.event import service as events
     from tessera.event.schemas import EventCreate
 
     settings = _settings()
     _ensure_migrated(settings)
+    # A fresh owner per run: `tessera demo` may run twice against one database.
+    owner_email = f"owner-{secrets.token_hex(3)}@demo.example"
+    owner_password = passwords.generate()
+    owner_hash = passwords.hash_password(owner_password)
 
     async def make(conn: Connection) -> dict[str, Any]:
         now = system_clock()
@@ -297,7 +303,16 @@ def demo() -> None:
             now,
         )
         rows = await conn.fetch("SELECT id FROM ticket_classes WHERE event_id = $1", event["id"])
-        return {"org": org, "key": key, "event": event, "ticket_class_id": rows[0]["id"]}
+        owner = await accounts.add_member(
+            conn, org["id"], owner_email, "owner", owner_hash, now, name="Demo Owner"
+        )
+        return {
+            "org": org,
+            "key": key,
+            "event": event,
+            "ticket_class_id": rows[0]["id"],
+            "owner": owner,
+        }
 
     made = _run(settings, make)
     body = json.dumps(
@@ -322,6 +337,118 @@ def demo() -> None:
         f"-H 'Idempotency-Key: demo-{secrets.token_hex(8)}' "
         f"-d {shlex.quote(body)} {url}"
     )
+    click.echo("")
+    click.echo(f"Or sign in to the dashboard at {settings.base_url}/dashboard/login")
+    click.echo(f"  email:    {owner_email}")
+    click.echo(f"  password: {owner_password}")
+
+
+# Dashboard users (SPEC §8) ------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Dashboard users and their roles."""
+
+
+def _read_password(from_stdin: bool) -> tuple[str, bool]:
+    """The password from stdin (one line), or a generated one-time password."""
+    from tessera.account import passwords
+
+    if not from_stdin:
+        return passwords.generate(), True
+    password = sys.stdin.readline().rstrip("\r\n")
+    problem = passwords.problem(password)
+    if problem is not None:
+        raise click.ClickException(f"the password on stdin {problem}: send another one.")
+    return password, False
+
+
+def _user_email(email: str) -> str:
+    from tessera.contact.schemas import normalize_email
+
+    try:
+        return normalize_email(email)
+    except ValueError as exc:
+        raise click.ClickException(f"{email!r} {exc}: give the person's email address.") from None
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--org", "org_id", required=True, help="Organization ID (org_…).")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "admin", "door"]),
+    default="owner",
+    show_default=True,
+    help="owner: everything; admin: all but the team; door: check-in and search.",
+)
+@click.option("--name", default=None, help="The person's name, shown in the dashboard.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def users_create(
+    email: str, org_id: str, role: str, name: str | None, password_stdin: bool, as_json: bool
+) -> None:
+    """Add EMAIL to an organization's team; prints a one-time password for a new user."""
+    from tessera.account import passwords
+    from tessera.account import service as accounts
+
+    settings = _settings()
+    email = _user_email(email)
+    password, generated = _read_password(password_stdin)
+    password_hash = passwords.hash_password(password)
+    made = _run(
+        settings,
+        lambda conn: accounts.add_member(
+            conn, org_id, email, role, password_hash, system_clock(), name=name
+        ),
+    )
+    if generated and made["created"]:
+        made["password"] = password
+    lines = [f"{made['email']} is {made['role']} of {org_id} (user {made['id']})"]
+    if "password" in made:
+        lines.append(f"one-time password: {password}  (change it after signing in)")
+    elif not made["created"]:
+        lines.append("existing user: their password is unchanged")
+    lines.append(f"sign in at {settings.base_url}/dashboard/login")
+    _emit(made, as_json, lines)
+
+
+@users.command("list")
+@click.option("--org", "org_id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def users_list(org_id: str, as_json: bool) -> None:
+    """List an organization's team."""
+    from tessera.account import service as accounts
+
+    settings = _settings()
+    listed = _run(settings, lambda conn: accounts.team(conn, org_id))
+    lines = [f"{u['id']}  {u['role']:<6} {u['email']}" for u in listed] or ["no users"]
+    _emit({"data": listed}, as_json, lines)
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
+@click.option("--json", "as_json", is_flag=True)
+def users_set_password(email: str, password_stdin: bool, as_json: bool) -> None:
+    """Set a user's password (printed once unless read from stdin); ends their sessions."""
+    from tessera.account import passwords
+    from tessera.account import service as accounts
+
+    settings = _settings()
+    password, generated = _read_password(password_stdin)
+    password_hash = passwords.hash_password(password)
+    done = _run(
+        settings,
+        lambda conn: accounts.set_password(conn, email, password_hash, system_clock()),
+    )
+    if generated:
+        done["password"] = password
+    lines = [f"password of {done['email']} changed; their sessions are signed out"]
+    if generated:
+        lines.append(f"one-time password: {password}")
+    _emit(done, as_json, lines)
 
 
 # SPEC §10: tessera attendees export|import

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from tessera import errors
-from tessera.attendee import repository, seats
+from tessera.attendee import history, repository, seats
 from tessera.attendee.presenter import present
 from tessera.attendee.schemas import AttendeeCreate
 from tessera.contact import repository as contacts
@@ -258,6 +258,9 @@ async def _issue(
             checked_in_at=checked_in_at,
             now=now,
             answers=answers,
+        )
+        await history.record(
+            conn, organization_id, [(row["id"], "invited", status) for row in upgraded], now
         )
     shared = {
         "organization_id": organization_id,

@@ -25,6 +25,8 @@ _SELECT = (
     " FROM tickets t JOIN contacts c ON c.id = t.contact_id"
     " JOIN ticket_classes tc ON tc.id = t.ticket_class_id"
 )
+# The attendee columns alone, for queries that join tickets from elsewhere (search.py).
+SELECT_COLUMNS = _SELECT.split(" FROM ", 1)[0]
 
 
 async def event_and_class(
@@ -362,6 +364,15 @@ async def event_exists(conn: Connection, organization_id: str, event_id: str) ->
     return row is not None
 
 
+# Orders a page may be sorted in. Creation order (either way) walks the (event, created_at, id)
+# index and stops after a page; by name sorts the event's matching tickets first.
+ORDERS = {
+    "created": "t.created_at, t.id",
+    "-created": "t.created_at DESC, t.id DESC",
+    "name": "lower(coalesce(c.last_name, '')), lower(coalesce(c.first_name, '')), t.id",
+}
+
+
 async def list_page(
     conn: Connection,
     organization_id: str,
@@ -375,6 +386,8 @@ async def list_page(
     limit: int,
     offset: int,
     known_total: int | None = None,
+    order: str = "created",
+    count: bool = True,
 ) -> tuple[list[Row], int]:
     """One page in creation order, and the total (counted unless the caller knows it).
 
@@ -410,11 +423,13 @@ async def list_page(
         "tickets t JOIN contacts c ON c.id = t.contact_id" if needs_contact else "tickets t"
     )
     total = known_total
+    if total is None and not count:
+        total = -1  # the caller does not need it (a dense search)
     if total is None:
         total = await conn.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args)
     page_args = [*args, limit, offset]
     rows = await conn.fetch(
-        f"{_SELECT} WHERE {clause} ORDER BY t.created_at, t.id"
+        f"{_SELECT} WHERE {clause} ORDER BY {ORDERS[order]}"
         f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
         *page_args,
     )
@@ -426,3 +441,27 @@ async def class_is_active(conn: Connection, class_id: str) -> bool:
         "SELECT 1 FROM ticket_classes WHERE id = $1 AND status = 'active'", class_id
     )
     return row is not None
+
+
+async def checked_in_counts(
+    conn: Connection, organization_id: str, event_ids: Sequence[str]
+) -> dict[str, int]:
+    """Checked-in tickets per event (the (event, status) index counts them without the rows)."""
+    if not event_ids:
+        return {}
+    marks = ", ".join(f"${i + 2}" for i in range(len(event_ids)))
+    rows = await conn.fetch(
+        "SELECT event_id, count(*) AS n FROM tickets WHERE organization_id = $1"
+        f" AND event_id IN ({marks}) AND status = 'checked_in' GROUP BY event_id",
+        organization_id,
+        *event_ids,
+    )
+    return {row["event_id"]: int(row["n"]) for row in rows}
+
+
+async def get_contact_id(conn: Connection, organization_id: str, ticket_id: str) -> Row | None:
+    return await conn.fetchrow(
+        "SELECT contact_id FROM tickets WHERE organization_id = $1 AND id = $2",
+        organization_id,
+        ticket_id,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tessera import errors
-from tessera.attendee import repository, seats
+from tessera.attendee import history, repository, seats
 from tessera.attendee.presenter import present
 from tessera.db import Connection, Row
 from tessera.kit import clock
@@ -35,8 +35,10 @@ async def change_status(
     row: Row,
     target: str,
     now: int,
+    actor: str | None = None,
 ) -> dict[str, Any]:
-    """Move one locked ticket row to ``target`` and keep the seat counters exact."""
+    """Move one locked ticket row to ``target`` and keep the seat counters exact; the change
+    goes into the ticket's history with its ``actor`` (a dashboard user; None: the API)."""
     current = row["status"]
     if current in FINAL_STATUSES and target != current:
         raise errors.Unprocessable(
@@ -59,6 +61,7 @@ async def change_status(
 
     checked_in_at = now if target == "checked_in" else None
     await repository.set_status(conn, row["id"], target, checked_in_at, now)
+    await history.record(conn, organization_id, [(row["id"], current, target)], now, actor)
     attendee = present(
         {**dict(row), "status": target, "checked_in_at": checked_in_at, "updated_at": now}
     )
@@ -77,13 +80,14 @@ async def update_attendee(
     *,
     notify_guest: bool = False,
     custom_message: str | None = None,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     if not await repository.event_exists(conn, organization_id, event_id):
         raise errors.event_not_found()
     row = await repository.get(conn, organization_id, event_id, ticket_id, lock=True)
     if row is None:
         raise errors.attendee_not_found()
-    attendee = await change_status(conn, organization_id, row, target, now)
+    attendee = await change_status(conn, organization_id, row, target, now, actor)
     if notify_guest:
         await outbox.enqueue(
             conn,
@@ -102,7 +106,12 @@ async def update_attendee(
 
 
 async def check_in_by_barcode(
-    conn: Connection, organization_id: str, event_id: str, barcode: str, now: int
+    conn: Connection,
+    organization_id: str,
+    event_id: str,
+    barcode: str,
+    now: int,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """The door scan: ``valid`` → ``checked_in``; anything else says why not."""
     if not await repository.event_exists(conn, organization_id, event_id):
@@ -123,4 +132,4 @@ async def check_in_by_barcode(
             code="ticket_not_valid",
             details={"status": row["status"]},
         )
-    return await change_status(conn, organization_id, row, "checked_in", now)
+    return await change_status(conn, organization_id, row, "checked_in", now, actor)

@@ -80,6 +80,15 @@ async def revoke_api_key(conn: Connection, key_id: str, now: int) -> dict[str, A
     return present_key(row)
 
 
+async def revoke_organization_key(
+    conn: Connection, organization_id: str, key_id: str, now: int
+) -> dict[str, Any]:
+    """Revoke one of the organization's keys; another organization's key is not found."""
+    if not any(key["id"] == key_id for key in await list_api_keys(conn, organization_id)):
+        raise NotFound("API key not found")
+    return await revoke_api_key(conn, key_id, now)
+
+
 MISSING_KEY = "Missing X-API-KEY header"
 INVALID_KEY = "Invalid or revoked API key"
 

@@ -143,12 +143,42 @@ async def run(
     fingerprint = jsonutil.fingerprint(
         request.method, request.url.path, await _parsed_body(request)
     )
-    now = request.app.state.clock()
-    api_key_id = principal.api_key_id
-
     prefetch = getattr(request.state, "idempotency_prefetch", None)
-    if prefetch is not None and prefetch[0] == key:  # looked up with the API key, same statement
-        stored = prefetch[1]
+    return await execute(
+        db,
+        request.app.state.clock(),
+        principal.api_key_id,
+        key,
+        fingerprint,
+        work,
+        in_one_statement=in_one_statement,
+        # looked up with the API key, in the same statement
+        prefetched=prefetch if prefetch is not None and prefetch[0] == key else None,
+    )
+
+
+async def execute(
+    db: Database,
+    now: int,
+    api_key_id: str,
+    key: str,
+    fingerprint: str,
+    work: Work,
+    *,
+    in_one_statement: OneStatementWork | None = None,
+    prefetched: tuple[str, Any] | None = None,
+) -> Response:
+    """Execute ``work`` at most once for (``api_key_id``, ``key``), the request given as its
+    ``fingerprint``; a later call answers the stored outcome (marked ``Idempotent-Replay``).
+
+    :func:`run` calls it for the API; the dashboard's manual add calls it with the signed-in
+    user's ID in place of an API key's and the form's own key, so both flows share one
+    exactly-once guarantee. Raises the in-progress 409 and the reused-key 422 as
+    :class:`~tessera.errors.AppError`."""
+    if not db.one_statement_units:
+        in_one_statement = None
+    if prefetched is not None:
+        stored = prefetched[1]
     else:
         async with db.reader() as conn:
             stored = await store.find(conn, api_key_id, key, now)

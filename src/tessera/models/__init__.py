@@ -8,6 +8,7 @@ money is a decimal string beside its currency.
 
 # Importing the table modules registers their tables on the shared metadata.
 from tessera.models import (  # noqa: F401
+    account,
     contact,
     event,
     idempotency,
@@ -17,6 +18,7 @@ from tessera.models import (  # noqa: F401
     question,
     ticket,
     ticket_class,
+    ticket_history,
     waitlist,
     webhook,
 )

@@ -28,3 +28,5 @@ Index("ix_tickets_event_created", tickets.c.event_id, tickets.c.created_at, tick
 Index("ix_tickets_contact_event", tickets.c.contact_id, tickets.c.event_id, tickets.c.status)
 Index("ix_tickets_payment_id", tickets.c.payment_id)
 Index("ix_tickets_event_updated", tickets.c.event_id, tickets.c.updated_at)
+# Counts by status (checked in per event, for the dashboard and the door) from the index alone.
+Index("ix_tickets_event_status", tickets.c.event_id, tickets.c.status)

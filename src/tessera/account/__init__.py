@@ -1,0 +1,1 @@
+"""Dashboard accounts: users, their role in each organization, sessions and the sign-in throttle."""
