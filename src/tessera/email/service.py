@@ -10,7 +10,7 @@ Nobody whose contact was erased is ever emailed: that is a permanent failure, no
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message as MimeMessage
 from typing import Any
 
 from tessera.attendee.create import CONFIRMATION_TOPIC
@@ -27,7 +27,7 @@ from tessera.ticket_page.service import TicketPage
 ERASED_DOMAIN = erased_email("x").rpartition("@")[2]
 
 
-async def compose_message(conn: Connection, settings: Settings, message: Message) -> EmailMessage:
+async def compose_message(conn: Connection, settings: Settings, message: Message) -> MimeMessage:
     """The email an outbox row stands for; DeliveryError(permanent) when it can never be sent."""
     if message.topic == CONFIRMATION_TOPIC:
         return await confirmation(conn, settings, message)
@@ -36,7 +36,7 @@ async def compose_message(conn: Connection, settings: Settings, message: Message
     raise DeliveryError(f"no email for topic {message.topic!r}", permanent=True)
 
 
-async def confirmation(conn: Connection, settings: Settings, message: Message) -> EmailMessage:
+async def confirmation(conn: Connection, settings: Settings, message: Message) -> MimeMessage:
     payload = message.payload
     page = await _page(conn, message, payload["payment_id"])
     recipient = await _recipient(conn, message, payload["contact_id"])
@@ -57,7 +57,7 @@ async def confirmation(conn: Connection, settings: Settings, message: Message) -
     )
 
 
-async def status_change(conn: Connection, settings: Settings, message: Message) -> EmailMessage:
+async def status_change(conn: Connection, settings: Settings, message: Message) -> MimeMessage:
     payload = message.payload
     owner = await repository.ticket_owner(
         conn, message.organization_id, payload["event_id"], payload["ticket_id"]

@@ -17,17 +17,17 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
-from email import policy
-from email.message import EmailMessage
+from email.message import Message as MimeMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
 from tessera.config import Settings
+from tessera.email import compose
 from tessera.outbox.worker import DeliveryError
 
-Send = Callable[[EmailMessage, int], Awaitable[None]]
+Send = Callable[[MimeMessage, int], Awaitable[None]]
 
 SMTP_TIMEOUT = 30.0
 
@@ -47,7 +47,7 @@ def smtp_sender(url: str) -> Send:
     password = unquote(parts.password) if parts.password else None
     where = f"{parts.scheme}://{host}:{port}"  # for errors: never the credentials
 
-    async def send(message: EmailMessage, outbox_id: int) -> None:
+    async def send(message: MimeMessage, outbox_id: int) -> None:
         try:
             await aiosmtplib.send(
                 message,
@@ -74,8 +74,8 @@ def smtp_sender(url: str) -> Send:
 
 
 def mail_dir_writer(directory: Path) -> Send:
-    async def send(message: EmailMessage, outbox_id: int) -> None:
-        content = message.as_bytes(policy=policy.SMTP)
+    async def send(message: MimeMessage, outbox_id: int) -> None:
+        content = compose.to_bytes(message)
         await asyncio.to_thread(write_atomically, directory, f"{outbox_id}.eml", content)
 
     return send

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message as MimeMessage
 
 from tessera.config import Settings
 from tessera.db import Connection
@@ -25,7 +25,7 @@ def claim_url(base_url: str, event_id: str, token: str) -> str:
     return f"{base_url}/e/{event_id}/claim/{token}"
 
 
-async def compose_message(conn: Connection, settings: Settings, message: Message) -> EmailMessage:
+async def compose_message(conn: Connection, settings: Settings, message: Message) -> MimeMessage:
     template = TEMPLATES.get(message.topic)
     if template is None:
         raise DeliveryError(f"no email for topic {message.topic!r}", permanent=True)
