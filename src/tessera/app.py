@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,8 +17,12 @@ from tessera.db import create_database
 from tessera.edge import EdgeMiddleware
 from tessera.event.endpoints import router as events_router
 from tessera.kit.clock import Clock, system_clock
+from tessera.metrics import exposition as metrics
+from tessera.metrics import record
+from tessera.metrics.endpoints import router as metrics_router
 from tessera.ops.endpoints import router as ops_router
 from tessera.outbox.handlers import build_handlers
+from tessera.outbox.in_process import delivering
 from tessera.outbox.worker import OutboxWorker
 from tessera.payment.endpoints import router as payments_router
 from tessera.ratelimit.limiter import LocalStore, RedisStore, Store
@@ -44,16 +46,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.connect()
-        task = None
-        if settings.runs_worker_in_process:
-            task = asyncio.create_task(worker.run_forever(), name="outbox-worker")
         try:
-            yield
+            async with (
+                delivering(worker, settings.database_url, deliver=settings.worker_in_process),
+                metrics.running(settings, db),
+            ):
+                yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await db.close()
 
     app = FastAPI(
@@ -80,6 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api.include_router(webhooks_router)
     app.include_router(api)
     app.include_router(ops_router)
+    app.include_router(metrics_router)
     app.include_router(ticket_page_router)
     fast_path.install(app)
 
@@ -89,7 +89,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     limiter = None
     if settings.rate_limit_per_minute > 0:
         limiter = RateLimiter(rate_limit_store(settings), settings.rate_limit_per_minute)
-    app.add_middleware(EdgeMiddleware, log_requests=settings.access_log, limiter=limiter)
+    app.add_middleware(
+        EdgeMiddleware,
+        log_requests=settings.access_log,
+        limiter=limiter,
+        metrics=record.enable() if settings.metrics else None,
+    )
     return app
 
 

@@ -28,6 +28,7 @@ from tessera.errors import (
 )
 from tessera.kit import ids
 from tessera.kit.jsonutil import dumps
+from tessera.metrics.record import UNMATCHED, Recorder
 from tessera.ratelimit.policy import RateLimiter
 
 MAX_BODY = 1024 * 1024
@@ -112,11 +113,17 @@ def _refuse_nul(scope: Scope) -> None:
 
 class EdgeMiddleware:
     def __init__(
-        self, app: ASGIApp, *, log_requests: bool = True, limiter: RateLimiter | None = None
+        self,
+        app: ASGIApp,
+        *,
+        log_requests: bool = True,
+        limiter: RateLimiter | None = None,
+        metrics: Recorder | None = None,
     ) -> None:
         self.app = app
         self.log_requests = log_requests
         self.limiter = limiter
+        self.metrics = metrics  # None: metrics off, and this costs one test per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,6 +183,15 @@ class EdgeMiddleware:
         finally:
             if self.log_requests:
                 self._log(scope, status_holder[0], started, request_id)
+            if self.metrics is not None:
+                # The route template FastAPI's router matched (set on the scope it was given).
+                route = scope.get("route")
+                self.metrics.request(
+                    scope["method"],
+                    getattr(route, "path", None) or UNMATCHED,
+                    status_holder[0],
+                    time.perf_counter() - started,
+                )
 
     async def _guarded_body(self, headers: dict[bytes, bytes], receive: Receive) -> Receive:
         """Read the whole body (≤ 1 MiB) up front and hand it on unchanged."""
