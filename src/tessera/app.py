@@ -41,7 +41,12 @@ accept an `Idempotency-Key` header. Every error has the shape `{"error", "code",
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or get_settings()
     db = create_database(settings.database_url, settings.db_pool_size)
-    worker = OutboxWorker(db, build_handlers(settings, db, clock=clock), clock=clock)
+    worker = OutboxWorker(
+        db,
+        build_handlers(settings, db, clock=clock),
+        clock=clock,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -152,7 +152,11 @@ def worker(once: bool) -> None:
     async def main() -> None:
         database = create_database(settings.database_url, pool_size=2)
         await database.connect()
-        outbox = OutboxWorker(database, build_handlers(settings, database))
+        outbox = OutboxWorker(
+            database,
+            build_handlers(settings, database),
+            poll_seconds=settings.outbox_poll_seconds,
+        )
         try:
             if once:
                 delivered = await outbox.drain()

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Deliver the outbox (emails, webhooks) inside every `tessera serve` process, on every
     # database; false leaves delivery to `tessera worker` (docs/operations.md).
     worker_in_process: bool = True
+    # How often each delivering process looks for due outbox rows that no wake-up announced
+    # (retries coming due; rows queued by another SQLite process).
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     # GET /metrics in the Prometheus text format (docs/operations.md).
     metrics: bool = False
     # Where prometheus_client keeps each process's figures: `tessera serve` sets it for its

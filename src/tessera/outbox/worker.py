@@ -100,6 +100,7 @@ class OutboxWorker:
         batch_size: int = 20,
         max_in_flight: int = 64,
         lease_seconds: float = 300,
+        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.db = db
         self.handlers = handlers
@@ -107,6 +108,7 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease = int(lease_seconds * SECOND)
         self.max_in_flight = max_in_flight
+        self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._last_purge = 0
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -199,11 +201,12 @@ class OutboxWorker:
             if purged:
                 log.info("purged %s expired idempotency keys", purged)
 
-    async def run_forever(self, poll_interval: float = POLL_SECONDS) -> None:
+    async def run_forever(self, poll_interval: float | None = None) -> None:
         """Deliver until :meth:`stop`: claim what is due whenever a delivery slot is free, so a
         slow recipient holds one slot, not the rows behind it; sleep until woken (a commit
         here or a ``NOTIFY``) or the poll comes round."""
         log.info("outbox worker started")
+        poll = self.poll_seconds if poll_interval is None else poll_interval
         self._stopping = False
         last_empty = 0.0
         loop = asyncio.get_running_loop()
@@ -234,7 +237,7 @@ class OutboxWorker:
             if len(self._in_flight) >= self.max_in_flight:
                 waiters |= set(self._in_flight)  # a free slot is worth a new claim
             try:
-                await asyncio.wait(waiters, timeout=poll_interval, return_when="FIRST_COMPLETED")
+                await asyncio.wait(waiters, timeout=poll, return_when="FIRST_COMPLETED")
             finally:
                 woken.cancel()
         await self._finish_in_flight()
