@@ -28,7 +28,7 @@ from tessera.errors import (
 )
 from tessera.kit import ids
 from tessera.kit.jsonutil import dumps
-from tessera.metrics.record import UNMATCHED, Recorder
+from tessera.metrics.record import Recorder, route_template
 from tessera.ratelimit.policy import RateLimiter
 
 MAX_BODY = 1024 * 1024
@@ -184,11 +184,9 @@ class EdgeMiddleware:
             if self.log_requests:
                 self._log(scope, status_holder[0], started, request_id)
             if self.metrics is not None:
-                # The route template FastAPI's router matched (set on the scope it was given).
-                route = scope.get("route")
                 self.metrics.request(
                     scope["method"],
-                    getattr(route, "path", None) or UNMATCHED,
+                    route_template(scope),
                     status_holder[0],
                     time.perf_counter() - started,
                 )

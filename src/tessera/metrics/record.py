@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.routing import Match
+from starlette.types import Scope
+
 from tessera.db import Connection
 
 # Latency buckets in seconds: API requests take milliseconds, exports and slow pages more.
@@ -68,6 +71,26 @@ class Recorder:
             self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+
+def route_template(scope: Scope) -> str:
+    """The route template of a request: the one the router matched, or, for a request answered
+    before routing (401 from authentication, 429, 413), the one it would have matched. An
+    unknown path is :data:`UNMATCHED`, never itself."""
+    route = scope.get("route")
+    if route is not None:
+        path: str = route.path
+        return path
+    router = getattr(scope.get("app"), "router", None)
+    partial = UNMATCHED
+    for candidate in getattr(router, "routes", ()):
+        match, _ = candidate.matches(scope)
+        if match is Match.FULL:
+            found: str = candidate.path
+            return found
+        if match is Match.PARTIAL and partial is UNMATCHED:
+            partial = candidate.path  # the path exists, the method does not (405)
+    return partial
 
 
 RECORDER: Recorder | None = None
