@@ -32,7 +32,7 @@ SECOND = 1_000_000
 # The poll finds what no wake-up announced: retries coming due, rows queued by another SQLite
 # process or by a process that could not notify. Twice a second per process is no load.
 POLL_SECONDS = 0.5
-WAKE_GAP_SECONDS = 0.05
+WAKE_GAP_SECONDS = 0.2
 # On shutdown, deliveries in flight get this long to finish (inside tessera serve's 30 s).
 STOP_GRACE_SECONDS = 8.0
 
@@ -223,7 +223,7 @@ class OutboxWorker:
                     log.exception("outbox worker round failed; retrying")
             if claimed and claimed == min(free, self.batch_size):
                 continue  # there may be more due right now
-            if not claimed:
+            if free > 0 and not claimed:
                 # A wake-up that finds nothing: the next one waits a little, so a busy API whose
                 # commits ring for nothing (no webhook endpoint subscribed) costs a few claims a
                 # second, not one per commit.
@@ -245,10 +245,16 @@ class OutboxWorker:
     async def _claim_and_start(self, limit: int) -> int:
         messages = await self._claim(limit)
         for message in messages:
-            task = asyncio.create_task(self._deliver(message))
+            task = asyncio.create_task(self._deliver_logged(message))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         return len(messages)
+
+    async def _deliver_logged(self, message: Message) -> None:
+        try:
+            await self._deliver(message)
+        except Exception:  # recording the outcome failed (the database is away): the lease
+            log.exception("outbox %s: could not record its delivery", message.id)  # retries it
 
     def stop(self) -> None:
         """Stop claiming; :meth:`run_forever` returns once deliveries in flight have finished
