@@ -162,3 +162,15 @@ async def _two_workers(cluster: Cluster) -> None:
     directory = next(e for e in environ if e.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
     files = list(Path(directory.split(b"=", 1)[1].decode()).glob("counter_*.db"))
     assert {f.name for f in files} == {f"counter_{pid}.db" for pid in workers}
+
+
+def test_the_defaults_deliver_in_every_process_and_keep_metrics_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert defaults.worker_in_process is True
+    assert defaults.metrics is False
+    assert defaults.metrics_dir is None
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert Settings(_env_file=None).metrics_dir == tmp_path  # type: ignore[call-arg]

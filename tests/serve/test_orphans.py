@@ -121,3 +121,22 @@ def test_the_parent_watch_alone_ends_an_orphan() -> None:
         assert not alive(grandchild), "the orphan kept running"
     finally:
         parent.kill()
+
+
+def test_a_worker_that_dies_is_replaced(launch: Launch) -> None:
+    cluster: Cluster = launch(processes=[2])
+    server = cluster.servers[0]
+    assert server.proc is not None
+    before = children(server.proc.pid)
+    os.kill(before[0], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        now = children(server.proc.pid)
+        if len(now) == 2 and before[0] not in now:
+            break
+        time.sleep(0.05)
+    now = children(server.proc.pid)
+    assert len(now) == 2 and before[0] not in now, (before, now, server.log_tail())
+    server.wait_ready()
+    for _ in range(10):  # whichever worker takes the connection answers
+        assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
