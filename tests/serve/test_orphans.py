@@ -140,3 +140,17 @@ def test_a_worker_that_dies_is_replaced(launch: Launch) -> None:
     server.wait_ready()
     for _ in range(10):  # whichever worker takes the connection answers
         assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+
+
+def test_a_server_restarted_at_once_after_kill_9_gets_the_port(launch: Launch) -> None:
+    cluster: Cluster = launch(processes=[2])
+    server = cluster.servers[0]
+    assert server.proc is not None
+    old_workers = children(server.proc.pid)
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(timeout=5)
+    server.proc = None
+    server.start()  # at once: the old workers may still hold the port for a moment
+    server.wait_ready()
+    assert not [pid for pid in old_workers if alive(pid)]
+    assert httpx.get(f"{server.url}/healthz").status_code == 200

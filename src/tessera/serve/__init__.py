@@ -12,7 +12,7 @@ def serve(host: str, port: int, workers: int, *, metrics: bool) -> int:
     """Serve until SIGTERM or SIGINT, then drain; returns the exit code."""
     # Imported here: ``python -m tessera.serve.worker`` imports this package first.
     from tessera.serve import worker
-    from tessera.serve.supervisor import Supervisor
+    from tessera.serve.supervisor import Supervisor, bind
 
     if workers > 1:
         return Supervisor(host, port, workers, metrics=metrics).run()
@@ -23,7 +23,8 @@ def serve(host: str, port: int, workers: int, *, metrics: bool) -> int:
         metrics_dir = tempfile.mkdtemp(prefix="tessera-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        worker.run(host=host, port=port)
+        sock = bind(host, port)
+        worker.run(sock)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -21,6 +21,7 @@ Nothing here knows which HTTP server the workers run; :mod:`tessera.serve.worker
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -36,19 +37,31 @@ from pathlib import Path
 log = logging.getLogger("tessera.serve")
 
 GRACE_SECONDS = 30.0
+BIND_WAIT_SECONDS = 5.0
 FAILED_STARTS = 5  # deaths within QUICK_DEATH seconds of starting, in a row
 QUICK_DEATH = 10.0
 TICK = 0.1
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, wait: float = BIND_WAIT_SECONDS) -> socket.socket:
+    """The listening socket, inheritable by the workers. A port still held is tried again for
+    ``wait`` seconds: the workers of a server just killed release it a moment after."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
+    deadline = time.monotonic() + wait
+    while True:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+            continue
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        return sock
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""One server process: the HTTP server (uvicorn today) running the app, on a socket it is given
-(a worker of the supervisor) or binds itself (``tessera serve`` with one process).
+"""One server process: the HTTP server (uvicorn today) running the app on a listening socket,
+inherited from the supervisor (``python -m tessera.serve.worker``) or bound by ``tessera serve``
+with one process.
 
 This module and :func:`server_options` are all that knows the HTTP server is uvicorn.
 """
@@ -33,15 +34,10 @@ def server_options() -> dict[str, Any]:
     }
 
 
-def run(*, host: str | None = None, port: int | None = None, fd: int | None = None) -> None:
-    """Serve until SIGTERM/SIGINT, then drain: on ``fd`` if given, else on ``host:port``."""
+def run(sock: socket.socket) -> None:
+    """Serve on the listening ``sock`` until SIGTERM/SIGINT, then drain."""
     import uvicorn
 
-    if fd is None:
-        assert host is not None and port is not None
-        uvicorn.run(APP, host=host, port=port, **server_options())
-        return
-    sock = socket.socket(fileno=fd)
     config = uvicorn.Config(APP, **server_options())
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -52,7 +48,7 @@ def main() -> None:
     parser.add_argument("--parent-pid", type=int, required=True, help="the supervisor")
     args = parser.parse_args()
     exit_with_parent(args.parent_pid)
-    run(fd=args.fd)
+    run(socket.socket(fileno=args.fd))
 
 
 if __name__ == "__main__":  # pragma: no cover
