@@ -151,6 +151,10 @@ def test_a_server_restarted_at_once_after_kill_9_gets_the_port(launch: Launch) -
     server.proc.wait(timeout=5)
     server.proc = None
     server.start()  # at once: the old workers may still hold the port for a moment
-    server.wait_ready()
+    deadline = time.monotonic() + EXIT_WITHIN
+    while time.monotonic() < deadline and any(alive(pid) for pid in old_workers):
+        time.sleep(0.05)
     assert not [pid for pid in old_workers if alive(pid)]
+    server.wait_ready()  # the new server's own workers answer: the old ones are gone
+    assert server.proc is not None and len(children(server.proc.pid)) == 2
     assert httpx.get(f"{server.url}/healthz").status_code == 200
