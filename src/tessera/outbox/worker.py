@@ -156,6 +156,7 @@ class OutboxWorker:
         handler = self.handlers.get(message.kind)
         if handler is None:
             error = f"no handler for {message.kind}"
+            record.delivery(message.kind, "failed")
             await self.db.run(lambda conn: repository.mark_failed(conn, message.id, error))
             return
         try:

@@ -3,6 +3,7 @@ several (:mod:`.supervisor`), each running the HTTP server (:mod:`.worker`)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -14,6 +15,7 @@ def serve(host: str, port: int, workers: int, *, metrics: bool) -> int:
     from tessera.serve import worker
     from tessera.serve.supervisor import Supervisor, bind
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     if workers > 1:
         return Supervisor(host, port, workers, metrics=metrics).run()
     metrics_dir = None
