@@ -215,6 +215,9 @@ class OutboxWorker:
             free = self.max_in_flight - len(self._in_flight)
             claimed = 0
             if free > 0:
+                # Cleared before the claim: a ring from now on may be for a row the claim does
+                # not see, and must bring the loop round again.
+                self._wake.clear()
                 try:
                     await self._housekeeping()
                     claimed = await self._claim_and_start(min(free, self.batch_size))
@@ -232,13 +235,14 @@ class OutboxWorker:
                 last_empty = loop.time()
                 if quiet > 0:
                     await asyncio.sleep(quiet)
-            self._wake.clear()
+            if self._stopping:
+                break
+            if free <= 0:  # every slot busy: the next claim waits for a free one
+                await asyncio.wait(set(self._in_flight), return_when="FIRST_COMPLETED")
+                continue
             woken = asyncio.ensure_future(self._wake.wait())
-            waiters: set[asyncio.Future[Any]] = {woken}
-            if len(self._in_flight) >= self.max_in_flight:
-                waiters |= set(self._in_flight)  # a free slot is worth a new claim
             try:
-                await asyncio.wait(waiters, timeout=poll, return_when="FIRST_COMPLETED")
+                await asyncio.wait({woken}, timeout=poll)
             finally:
                 woken.cancel()
         await self._finish_in_flight()
