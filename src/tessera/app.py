@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,8 +19,12 @@ from tessera.db import create_database
 from tessera.edge import EdgeMiddleware
 from tessera.event.endpoints import router as events_router
 from tessera.kit.clock import Clock, system_clock
+from tessera.metrics import exposition as metrics
+from tessera.metrics import record
+from tessera.metrics.endpoints import router as metrics_router
 from tessera.ops.endpoints import router as ops_router
 from tessera.outbox.handlers import build_handlers
+from tessera.outbox.in_process import delivering
 from tessera.outbox.worker import OutboxWorker
 from tessera.payment.endpoints import router as payments_router
 from tessera.public.routes import router as public_router
@@ -44,21 +46,23 @@ accept an `Idempotency-Key` header. Every error has the shape `{"error", "code",
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or get_settings()
     db = create_database(settings.database_url, settings.db_pool_size)
-    worker = OutboxWorker(db, build_handlers(settings, db, clock=clock), clock=clock)
+    worker = OutboxWorker(
+        db,
+        build_handlers(settings, db, clock=clock),
+        clock=clock,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.connect()
-        task = None
-        if settings.runs_worker_in_process:
-            task = asyncio.create_task(worker.run_forever(), name="outbox-worker")
         try:
-            yield
+            async with (
+                delivering(worker, settings.database_url, deliver=settings.worker_in_process),
+                metrics.running(settings, db),
+            ):
+                yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await db.close()
 
     app = FastAPI(
@@ -88,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     api.include_router(questions_router)  # SPEC §10
     app.include_router(api)
     app.include_router(ops_router)
+    app.include_router(metrics_router)
     app.include_router(ticket_page_router)
     app.include_router(public_router)  # /e/{eventId}: the public event page (SPEC §9)
     install_dashboard(app)  # /dashboard: the organizer pages (SPEC §8)
@@ -99,7 +104,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     limiter = None
     if settings.rate_limit_per_minute > 0:
         limiter = RateLimiter(rate_limit_store(settings), settings.rate_limit_per_minute)
-    app.add_middleware(EdgeMiddleware, log_requests=settings.access_log, limiter=limiter)
+    app.add_middleware(
+        EdgeMiddleware,
+        log_requests=settings.access_log,
+        limiter=limiter,
+        metrics=record.enable() if settings.metrics else None,
+    )
     return app
 
 

@@ -112,8 +112,8 @@ def main() -> None:
     help="Server processes sharing the port.",
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the API and the ticket page (migrating the database first)."""
-    import uvicorn
+    """Run the API and the ticket page (migrating the database first); SIGTERM drains."""
+    from tessera import serve as serving
 
     settings = _settings()
     _ensure_migrated(settings)
@@ -121,23 +121,18 @@ def serve(host: str, port: int, workers: int) -> None:
         f"Tessera listening on http://{host}:{port} (database: {redacted(settings.database_url)})",
         err=True,
     )
-    uvicorn.run("tessera.app:create_app_from_env", **server_options(host, port, workers))
+    try:
+        code = serving.serve(host, port, workers, metrics=settings.metrics)
+    except OSError as exc:  # the port is taken, or not ours to bind
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    sys.exit(code)
 
 
 def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
-    """How ``tessera serve`` runs uvicorn."""
-    from tessera.http_protocol import HttpToolsOneWrite
+    """How ``tessera serve`` runs uvicorn (tessera.serve.worker), for one process."""
+    from tessera.serve.worker import server_options as options
 
-    return {
-        "factory": True,
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "access_log": False,
-        "log_level": "warning",
-        "proxy_headers": False,
-        "http": HttpToolsOneWrite,  # one write per response, not two
-    }
+    return {**options(), "host": host, "port": port, "workers": workers}
 
 
 @main.command()
@@ -145,8 +140,10 @@ def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
 def worker(once: bool) -> None:
     """Deliver queued emails and webhooks (the outbox) as its own process."""
     import logging
+    import signal
 
     from tessera.outbox.handlers import build_handlers
+    from tessera.outbox.in_process import delivering
     from tessera.outbox.worker import OutboxWorker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -155,14 +152,24 @@ def worker(once: bool) -> None:
     async def main() -> None:
         database = create_database(settings.database_url, pool_size=2)
         await database.connect()
-        outbox = OutboxWorker(database, build_handlers(settings, database))
+        outbox = OutboxWorker(
+            database,
+            build_handlers(settings, database),
+            poll_seconds=settings.outbox_poll_seconds,
+        )
         try:
             if once:
                 delivered = await outbox.drain()
                 click.echo(f"attempted {delivered} deliveries", err=True)
-            else:
-                click.echo("Tessera worker delivering the outbox (Ctrl-C stops it)", err=True)
-                await outbox.run_forever()
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            click.echo("Tessera worker delivering the outbox (Ctrl-C stops it)", err=True)
+            # SIGTERM/SIGINT: stop claiming, finish the deliveries in flight, exit.
+            async with delivering(outbox, settings.database_url, deliver=True):
+                await stop.wait()
         finally:
             await database.close()
 

@@ -30,9 +30,17 @@ class Settings(BaseSettings):
     # Connections per server process to PostgreSQL. Small on purpose: the capacity row of a hot
     # ticket class is contended, and more connections only queue on it (PERFORMANCE.md).
     db_pool_size: int = Field(default=4, ge=1, le=100)
-    # Run the outbox worker inside `tessera serve`. Unset: yes for the embedded SQLite default,
-    # no for PostgreSQL (run `tessera worker` beside the servers).
-    worker_in_process: bool | None = None
+    # Deliver the outbox (emails, webhooks) inside every `tessera serve` process, on every
+    # database; false leaves delivery to `tessera worker` (docs/operations.md).
+    worker_in_process: bool = True
+    # How often each delivering process looks for due outbox rows that no wake-up announced
+    # (retries coming due; rows queued by another SQLite process).
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # GET /metrics in the Prometheus text format (docs/operations.md).
+    metrics: bool = False
+    # Where prometheus_client keeps each process's figures: `tessera serve` sets it for its
+    # processes (the library reads this very variable, unprefixed).
+    metrics_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
     # Log one structured line per request. Off in benchmarks to measure the API, not the logger.
     access_log: bool = True
 
@@ -80,10 +88,6 @@ class Settings(BaseSettings):
         if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
             raise ValueError("must look like redis://127.0.0.1:6379/0")
         return value
-
-    @property
-    def runs_worker_in_process(self) -> bool:
-        return self.is_sqlite if self.worker_in_process is None else self.worker_in_process
 
     @property
     def is_sqlite(self) -> bool:

@@ -29,6 +29,7 @@ from tessera.errors import (
 )
 from tessera.kit import ids
 from tessera.kit.jsonutil import dumps
+from tessera.metrics.record import Recorder, route_template
 from tessera.ratelimit.policy import RateLimiter
 
 MAX_BODY = 1024 * 1024
@@ -134,11 +135,17 @@ def _refuse_nul(scope: Scope) -> None:
 
 class EdgeMiddleware:
     def __init__(
-        self, app: ASGIApp, *, log_requests: bool = True, limiter: RateLimiter | None = None
+        self,
+        app: ASGIApp,
+        *,
+        log_requests: bool = True,
+        limiter: RateLimiter | None = None,
+        metrics: Recorder | None = None,
     ) -> None:
         self.app = app
         self.log_requests = log_requests
         self.limiter = limiter
+        self.metrics = metrics  # None: metrics off, and this costs one test per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -203,6 +210,13 @@ class EdgeMiddleware:
         finally:
             if self.log_requests:
                 self._log(scope, status_holder[0], started, request_id)
+            if self.metrics is not None:
+                self.metrics.request(
+                    scope["method"],
+                    route_template(scope),
+                    status_holder[0],
+                    time.perf_counter() - started,
+                )
 
     async def _guarded_body(
         self,

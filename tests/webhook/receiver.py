@@ -43,6 +43,11 @@ class Received:
         return Webhook(secret).verify(self.body, self.headers)
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 resets connections when several Tessera processes deliver at once.
+    request_queue_size = 256
+
+
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -90,7 +95,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = _Server(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server

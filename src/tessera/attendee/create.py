@@ -16,6 +16,7 @@ from tessera.attendee.schemas import AttendeeCreate
 from tessera.contact import repository as contacts
 from tessera.db import Connection, OneStatement, Stale
 from tessera.kit import ids, jsonutil, money
+from tessera.metrics import record
 from tessera.outbox import repository as outbox
 from tessera.payment import repository as payments
 from tessera.payment import service as payment_service
@@ -296,6 +297,7 @@ async def _issue(
         }
         for row in upgraded
     ] + created
+    record.tickets_issued(conn, len(issued))
     if body.send_email:
         await outbox.enqueue(
             conn,

@@ -13,6 +13,7 @@ from tessera.attendee import history, repository, seats
 from tessera.attendee.presenter import present
 from tessera.db import Connection, Row
 from tessera.kit import clock
+from tessera.metrics import record
 from tessera.outbox import repository as outbox
 from tessera.waitlist import triggers as waitlist
 from tessera.webhook.emit import emit
@@ -66,6 +67,8 @@ async def change_status(
         {**dict(row), "status": target, "checked_in_at": checked_in_at, "updated_at": now}
     )
     event_type = "attendee.checked_in" if target == "checked_in" else "attendee.updated"
+    if target == "checked_in":
+        record.checked_in(conn)
     await emit(conn, organization_id, [(event_type, attendee["id"], attendee)], now)
     return attendee
 

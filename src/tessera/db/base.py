@@ -5,11 +5,14 @@ database protocols, the errors a unit of work raises, and the statement counter.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from tessera.errors import ServiceUnavailable
+
+log = logging.getLogger("tessera.db")
 
 T = TypeVar("T")
 Row = Any  # sqlite3.Row or asyncpg.Record: both index by column name
@@ -31,6 +34,11 @@ class Connection(Protocol):
 
     async def flush(self) -> None:
         """Send whatever is deferred now (a transaction does before it commits)."""
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the unit of work has committed; never if it rolls back (a
+        retried attempt's callbacks go with it). For signals about committed data, such as
+        waking the outbox worker: it runs on the event loop, so it must be quick."""
 
 
 class OneStatement(Connection, Protocol):
@@ -92,6 +100,17 @@ class Database(Protocol):
     def reader(self) -> Any: ...
     async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T: ...
     async def run_as_one_statement(self, work: Callable[[OneStatement], Awaitable[T]]) -> T: ...
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections open, connections in use) in this process."""
+
+
+def run_after_commit(callbacks: list[Callable[[], None]]) -> None:
+    """A failing callback is logged: the unit of work has committed and must answer as such."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit callback failed")
 
 
 class Retry(Exception):

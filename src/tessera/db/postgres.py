@@ -11,7 +11,14 @@ from typing import TypeVar
 
 import asyncpg
 
-from tessera.db.base import Connection, OneStatement, Retry, Stale, run_with_retries
+from tessera.db.base import (
+    Connection,
+    OneStatement,
+    Retry,
+    Stale,
+    run_after_commit,
+    run_with_retries,
+)
 from tessera.db.postgres_connection import PgConnection
 from tessera.db.postgres_one_statement import PgOneStatement, gives_way
 from tessera.errors import ServiceUnavailable
@@ -86,11 +93,13 @@ class PostgresDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         pool = await self._ensure_pool()
+        committed = None
         try:
             async with pool.acquire() as raw, raw.transaction():
                 conn = PgConnection(raw)
                 yield conn
                 await conn.flush()
+                committed = conn.committed
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) in _PG_RETRY_STATES:
                 raise Retry() from exc
@@ -99,6 +108,8 @@ class PostgresDatabase:
             raise
         except _PG_UNAVAILABLE as exc:
             raise ServiceUnavailable() from exc
+        if committed:
+            run_after_commit(committed)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Connection]:
@@ -122,7 +133,6 @@ class PostgresDatabase:
                 conn = PgOneStatement(raw)
                 result = await work(conn)
                 await conn.send()
-                return result
         except _PG_UNAVAILABLE as exc:
             raise ServiceUnavailable() from exc
         except asyncpg.PostgresError as exc:
@@ -135,6 +145,17 @@ class PostgresDatabase:
                     exc,
                 )
             raise Stale(str(exc)) from exc
+        if conn.committed:
+            run_after_commit(conn.committed)
+        return result
+
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections open, connections in use) of this process's pool."""
+        pool = self._pool
+        if pool is None:
+            return 0, 0
+        size: int = pool.get_size()
+        return size, size - pool.get_idle_size()
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +37,10 @@ class PgConnection:
     def __init__(self, raw: asyncpg.Connection) -> None:
         self._raw = raw
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
     async def defer(self, sql: str, *args: Any) -> None:
         self._deferred.append((sql, args))

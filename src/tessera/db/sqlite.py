@@ -24,6 +24,7 @@ from tessera.db.base import (
     OneStatement,
     Row,
     Stale,
+    run_after_commit,
     run_with_retries,
 )
 from tessera.errors import ServiceUnavailable
@@ -44,6 +45,7 @@ class _SqliteConnection:
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self._raw = raw
+        self.committed: list[Callable[[], None]] = []
 
     def _run(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         STATEMENTS.sent(sql, args, self._raw.in_transaction)
@@ -78,6 +80,9 @@ class _SqliteConnection:
 
     async def flush(self) -> None:
         pass  # nothing is ever deferred
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
 
 class SqliteDatabase:
@@ -117,8 +122,9 @@ class SqliteDatabase:
                 raw.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise _sqlite_unavailable(exc) from exc
+            conn = _SqliteConnection(raw)
             try:
-                yield _SqliteConnection(raw)
+                yield conn
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
@@ -128,6 +134,8 @@ class SqliteDatabase:
                 if raw.in_transaction:
                     raw.execute("ROLLBACK")
                 raise _sqlite_unavailable(exc) from exc
+        if conn.committed:
+            run_after_commit(conn.committed)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Connection]:
@@ -142,6 +150,12 @@ class SqliteDatabase:
 
     async def run_as_one_statement(self, work: Callable[[OneStatement], Awaitable[T]]) -> T:
         raise Stale("SQLite runs every unit of work as a transaction")
+
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections open, connections in use): one connection, busy while locked."""
+        if self._raw is None:
+            return 0, 0
+        return 1, int(self._lock.locked())
 
 
 BACKSTOP_CHECKPOINT_PAGES = 16_000

@@ -7,6 +7,7 @@ from typing import Any
 
 from tessera.db import Connection, Row
 from tessera.kit import jsonutil
+from tessera.outbox import wake
 
 
 async def enqueue(
@@ -33,6 +34,7 @@ async def enqueue(
         ordering_key,
         now,
     )
+    conn.after_commit(wake.queued)  # this process's worker delivers it at once
 
 
 async def find(conn: Connection, organization_id: str, row_id: int) -> Row | None:

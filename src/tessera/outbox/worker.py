@@ -13,7 +13,6 @@ webhooks a ``webhook-id`` derived from the row, so recipients can drop such a du
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,11 +23,18 @@ from tessera.db import Database
 from tessera.idempotency import store as idempotency_store
 from tessera.kit import jsonutil
 from tessera.kit.clock import Clock, system_clock
+from tessera.metrics import record
 from tessera.outbox import repository
 
 log = logging.getLogger("tessera.worker")
 
 SECOND = 1_000_000
+# The poll finds what no wake-up announced: retries coming due, rows queued by another SQLite
+# process or by a process that could not notify. Twice a second per process is no load.
+POLL_SECONDS = 0.5
+WAKE_GAP_SECONDS = 0.2
+# On shutdown, deliveries in flight get this long to finish (inside tessera serve's 30 s).
+STOP_GRACE_SECONDS = 8.0
 
 
 class DeliveryError(Exception):
@@ -92,15 +98,21 @@ class OutboxWorker:
         *,
         clock: Clock = system_clock,
         batch_size: int = 20,
+        max_in_flight: int = 64,
         lease_seconds: float = 300,
+        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.db = db
         self.handlers = handlers
         self.clock = clock
         self.batch_size = batch_size
         self.lease = int(lease_seconds * SECOND)
+        self.max_in_flight = max_in_flight
+        self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._last_purge = 0
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     def wake(self) -> None:
         """Deliver soon: called after a commit that queued something."""
@@ -108,11 +120,16 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Claim and deliver one batch of due rows; returns how many were attempted."""
+        messages = await self._claim(self.batch_size)
+        await asyncio.gather(*(self._deliver(message) for message in messages))
+        return len(messages)
+
+    async def _claim(self, limit: int) -> list[Message]:
         now = self.clock()
         rows = await self.db.run(
-            lambda conn: repository.claim_due(conn, now, now + self.lease, self.batch_size)
+            lambda conn: repository.claim_due(conn, now, now + self.lease, limit)
         )
-        messages = [
+        return [
             Message(
                 row["id"],
                 row["organization_id"],
@@ -124,8 +141,6 @@ class OutboxWorker:
             )
             for row in rows
         ]
-        await asyncio.gather(*(self._deliver(message) for message in messages))
-        return len(messages)
 
     async def drain(self, max_rounds: int = 100) -> int:
         """Deliver until nothing is due (tests and one-shot runs)."""
@@ -141,6 +156,7 @@ class OutboxWorker:
         handler = self.handlers.get(message.kind)
         if handler is None:
             error = f"no handler for {message.kind}"
+            record.delivery(message.kind, "failed")
             await self.db.run(lambda conn: repository.mark_failed(conn, message.id, error))
             return
         try:
@@ -156,6 +172,7 @@ class OutboxWorker:
                 delay = max(chosen - now, 0) / SECOND
             else:
                 delay = handler.policy.next_delay(message.attempt)
+            record.delivery(message.kind, "failed" if delay is None else "retried")
             if delay is None:
                 log.warning("outbox %s (%s) failed for good: %s", message.id, message.topic, error)
                 await self.db.run(lambda conn: repository.mark_failed(conn, message.id, error))
@@ -175,6 +192,7 @@ class OutboxWorker:
             return
         now = self.clock()
         await self.db.run(lambda conn: repository.mark_delivered(conn, message.id, now))
+        record.delivery(message.kind, "delivered")
 
     async def _housekeeping(self) -> None:
         now = self.clock()
@@ -184,19 +202,79 @@ class OutboxWorker:
             if purged:
                 log.info("purged %s expired idempotency keys", purged)
 
-    async def run_forever(self, poll_interval: float = 0.5) -> None:
+    async def run_forever(self, poll_interval: float | None = None) -> None:
+        """Deliver until :meth:`stop`: claim what is due whenever a delivery slot is free, so a
+        slow recipient holds one slot, not the rows behind it; sleep until woken (a commit
+        here or a ``NOTIFY``) or the poll comes round."""
         log.info("outbox worker started")
-        while True:
-            try:
-                await self._housekeeping()
-                busy = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be briefly away: keep the worker alive
-                log.exception("outbox worker round failed; retrying")
-                busy = 0
-            if busy:
+        poll = self.poll_seconds if poll_interval is None else poll_interval
+        self._stopping = False
+        last_empty = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            free = self.max_in_flight - len(self._in_flight)
+            claimed = 0
+            if free > 0:
+                # Cleared before the claim: a ring from now on may be for a row the claim does
+                # not see, and must bring the loop round again.
+                self._wake.clear()
+                try:
+                    await self._housekeeping()
+                    claimed = await self._claim_and_start(min(free, self.batch_size))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the database may be briefly away: keep the worker alive
+                    log.exception("outbox worker round failed; retrying")
+            if claimed and claimed == min(free, self.batch_size):
+                continue  # there may be more due right now
+            if free > 0 and not claimed:
+                # A wake-up that finds nothing: the next one waits a little, so a busy API whose
+                # commits ring for nothing (no webhook endpoint subscribed) costs a few claims a
+                # second, not one per commit.
+                quiet = WAKE_GAP_SECONDS - (loop.time() - last_empty)
+                last_empty = loop.time()
+                if quiet > 0:
+                    await asyncio.sleep(quiet)
+            if self._stopping:
+                break
+            if free <= 0:  # every slot busy: the next claim waits for a free one
+                await asyncio.wait(set(self._in_flight), return_when="FIRST_COMPLETED")
                 continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_interval)
+            woken = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({woken}, timeout=poll)
+            finally:
+                woken.cancel()
+        await self._finish_in_flight()
+
+    async def _claim_and_start(self, limit: int) -> int:
+        messages = await self._claim(limit)
+        for message in messages:
+            task = asyncio.create_task(self._deliver_logged(message))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(messages)
+
+    async def _deliver_logged(self, message: Message) -> None:
+        try:
+            await self._deliver(message)
+        except Exception:  # recording the outcome failed (the database is away): the lease
+            log.exception("outbox %s: could not record its delivery", message.id)  # retries it
+
+    def stop(self) -> None:
+        """Stop claiming; :meth:`run_forever` returns once deliveries in flight have finished
+        (or :data:`STOP_GRACE_SECONDS` have passed: a delivery cut there is retried after its
+        lease, at least once as always)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def _finish_in_flight(self) -> None:
+        if not self._in_flight:
+            return
+        log.info("outbox worker stopping: %s deliveries in flight", len(self._in_flight))
+        _done, pending = await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("outbox worker stopped with %s deliveries cut", len(pending))
+            await asyncio.wait(pending)

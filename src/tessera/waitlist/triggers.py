@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tessera.db import Connection
 from tessera.kit import jsonutil
+from tessera.outbox import wake
 
 KIND = "waitlist"
 CHECK_TOPIC = "waitlist.check"
@@ -30,3 +31,4 @@ async def seats_may_have_freed(
         now,
         event_id,
     )
+    conn.after_commit(wake.queued)  # this process's worker makes the offer at once

@@ -14,6 +14,7 @@ from typing import Any
 
 from tessera.db import Connection
 from tessera.kit import clock, jsonutil
+from tessera.outbox import wake
 
 EVENT_TYPES = (
     "attendee.created",
@@ -67,3 +68,4 @@ async def emit(conn: Connection, organization_id: str, items: list[Item], now: i
         body = {"type": event_type, "timestamp": timestamp, "data": data}
         args += [event_type, object_id, jsonutil.dumps(body).decode()]
     await conn.defer(_sql(len(items)), *args)  # nothing reads the outbox rows it writes
+    conn.after_commit(wake.queued)
