@@ -1,7 +1,7 @@
 """Tessera's benchmark: real servers on loopback, populated tables, wrk as the load generator.
 
-    python bench/run.py            # the full run (≈ 5 minutes): make bench
-    python bench/run.py --quick    # shorter runs (≈ 2 minutes): make bench-quick
+    python bench/run.py            # the full run (≈ 8 minutes): make bench
+    python bench/run.py --quick    # shorter runs (≈ 4 minutes): make bench-quick
     python bench/run.py --smoke    # seconds; proves the harness works (part of the test suite)
     python bench/run.py --soak 1000000   # RSS over a million creates (≈ 15 minutes)
 
