@@ -29,11 +29,11 @@ test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL)
 	exit $$rc
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmark against populated SQLite and PostgreSQL (≈ 5–8 min; needs wrk)
+bench: $(STAMP) ## Benchmark against populated SQLite and PostgreSQL (≈ 8–11 min; needs wrk)
 	$(BIN)/python bench/run.py
 
 .PHONY: bench-quick
-bench-quick: $(STAMP) ## A shorter benchmark run (≈ 2 min)
+bench-quick: $(STAMP) ## A shorter benchmark run (≈ 4 min)
 	$(BIN)/python bench/run.py --quick
 
 .PHONY: lint

@@ -28,6 +28,10 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.goals import EXPORT, IMPORT
+from bench.harness import Setup
+from bench.processes import cpu_seconds, running
+from bench.report import Result, log, log_goal
 from tessera import migrate
 from tessera.auth import scopes
 from tessera.auth import service as auth
@@ -103,14 +107,46 @@ async def insert_attendees(
     )
 
 
-async def setup(url: str, attendees: int) -> dict[str, str]:
-    """An organization, a key, an event with a question and ``attendees`` tickets, and a
-    second, empty event for the import."""
+async def bench_event(
+    conn: Connection, organization_id: str, name: str, now: int
+) -> dict[str, str]:
+    """An event ``Bench {name}`` with its default class and a text question "Company"."""
     from tessera.event import service as events
     from tessera.event.schemas import EventCreate
     from tessera.question import service as questions
     from tessera.question.schemas import QuestionCreate
 
+    event = await events.create_event(
+        conn,
+        organization_id,
+        EventCreate.model_validate(
+            {
+                "name": f"Bench {name}",
+                "start": {"utc": "2027-07-15T18:00", "timezone": "UTC"},
+                "location": "Hall",
+            }
+        ),
+        now,
+    )
+    row = await conn.fetchrow("SELECT id FROM ticket_classes WHERE event_id = $1", event["id"])
+    assert row is not None  # an event is made with its default class
+    question = await questions.create_question(
+        conn,
+        organization_id,
+        event["id"],
+        QuestionCreate.model_validate({"label": "Company", "type": "text"}),
+        now,
+    )
+    return {
+        f"{name}_event": event["id"],
+        f"{name}_class": row["id"],
+        f"{name}_question": question["id"],
+    }
+
+
+async def setup(url: str, attendees: int) -> dict[str, str]:
+    """An organization, a key, an event with a question and ``attendees`` tickets, and a
+    second, empty event for the import."""
     db = create_database(url)
     await db.connect()
     try:
@@ -121,30 +157,7 @@ async def setup(url: str, attendees: int) -> dict[str, str]:
             key = await auth.create_api_key(conn, org["id"], "bench", scopes.all_write(), now)
             made = {"org": org["id"], "key": key["key"]}
             for name in ("export", "import"):
-                event = await events.create_event(
-                    conn,
-                    org["id"],
-                    EventCreate.model_validate(
-                        {
-                            "name": f"Bench {name}",
-                            "start": {"utc": "2027-07-15T18:00", "timezone": "UTC"},
-                            "location": "Hall",
-                        }
-                    ),
-                    now,
-                )
-                row = await conn.fetchrow(
-                    "SELECT id FROM ticket_classes WHERE event_id = $1", event["id"]
-                )
-                question = await questions.create_question(
-                    conn,
-                    org["id"],
-                    event["id"],
-                    QuestionCreate.model_validate({"label": "Company", "type": "text"}),
-                    now,
-                )
-                made[f"{name}_event"], made[f"{name}_class"] = event["id"], row["id"]
-                made[f"{name}_question"] = question["id"]
+                made.update(await bench_event(conn, org["id"], name, now))
             return made
 
         made = await db.run(make)
@@ -315,6 +328,79 @@ async def _fresh_postgres(admin_url: str, name: str, drop: bool = False) -> None
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+
+
+# Rows imported per make bench profile (the goal is stated for 10,000).
+IMPORT_ROWS = {"full": 10_000, "quick": 10_000, "smoke": 50}
+
+
+def scenario(setup: Setup) -> list[Result]:
+    """make bench's export and import on the database's usual servers: the export streams the
+    populated event (``setup.profile.attendees``: 100,000 outside the smoke run; once to warm
+    up, then measured, the first server's RSS sampled every 5 ms), then a CSV is imported
+    into a new event with a question, and its replay checked. Figures per row, as req/s."""
+    profile = setup.profile
+    rows = IMPORT_ROWS.get(profile.name, 10_000)
+
+    async def import_event() -> dict[str, str]:
+        db = create_database(setup.url, pool_size=1)
+        await db.connect()
+        try:
+            now = time.time_ns() // 1000
+            return await db.run(
+                lambda conn: bench_event(conn, setup.organization_id, "import", now)
+            )
+        finally:
+            await db.close()
+
+    made = asyncio.run(import_event())
+    log(
+        f"-- {setup.kind} export of {profile.attendees:,} attendees, import of {rows:,} rows: "
+        f"{setup.processes} process(es), one client"
+    )
+    with running(setup.servers()) as servers:
+        base, pid = f"http://127.0.0.1:{servers.ports[0]}", servers.worker_pids()[0]
+        before = cpu_seconds(servers.pids())
+        exported = measure_export(base, setup.secret, setup.population.big_event_id, pid)
+        export_cpu = cpu_seconds(servers.pids()) - before  # the warm-up's export too
+        before = cpu_seconds(servers.pids())
+        imported = measure_import(base, setup.secret, made, rows, setup.url)
+        import_cpu = cpu_seconds(servers.pids()) - before  # and the replay's
+        rss = servers.rss_mb()
+    export = Result("export", setup.kind, setup.processes, requests=int(exported["rows"]))
+    export.rps, export.rss_mb = exported["rows_per_s"], rss
+    export.p50_ms = export.p95_ms = export.p99_ms = exported["seconds"] * 1000
+    export.cpu_us_per_request = export_cpu * 1e6 / max(1, 2 * exported["rows"])
+    export.goal = EXPORT.text
+    export.met = exported["rows_per_s"] >= EXPORT.rate and exported["rss_growth_mb"] <= 20
+    export.detail = (
+        f"{exported['rows']:,} rows in {exported['seconds']:.2f} s, {exported['mb']} MB; "
+        f"server RSS {exported['rss_before_mb']} MB + {exported['rss_growth_mb']} MB"
+    )
+    log(
+        f"   export {export.rps:10,.0f} rows/s  {export.detail}  "
+        f"CPU {export.cpu_us_per_request:,.1f} µs/row"
+    )
+    log_goal(export)
+    result = Result("import", setup.kind, setup.processes, requests=rows, rss_mb=rss)
+    result.rps = imported["rows_per_s"]
+    result.p50_ms = result.p95_ms = result.p99_ms = imported["seconds"] * 1000
+    result.cpu_us_per_request = import_cpu * 1e6 / rows
+    result.goal = IMPORT.text
+    result.met = (
+        imported["seconds"] <= 10 and imported["duplicates"] == 0 and imported["created"] == rows
+    )
+    result.detail = (
+        f"{rows:,} rows in {imported['seconds']:.2f} s; created {imported['created']:,}, "
+        f"failed {imported['failed']}, duplicates {imported['duplicates']}; replay answered "
+        "from the stored outcome"
+    )
+    log(
+        f"   import {result.rps:10,.0f} rows/s  {result.detail}  "
+        f"CPU {result.cpu_us_per_request:,.0f} µs/row"
+    )
+    log_goal(result)
+    return [export, result]
 
 
 def main() -> None:

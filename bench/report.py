@@ -38,6 +38,10 @@ class Result:
     rss_mb: list[float] = field(default_factory=list)
     verified: bool | None = None
     goal: str = ""
+    # What a scenario module adds beside the goal (RSS growth, duplicates, a share of the
+    # create's rate...), and whether its goal was met; absent from older results.jsonl lines.
+    detail: str = ""
+    met: bool | None = None
 
 
 def log(message: str) -> None:
@@ -59,6 +63,13 @@ def log_served(
         line += f"  counters {'OK' if result.verified else 'MISMATCH'}"
     log(line)
     log("   " + cpu_budget(result, goal.rate if goal else None, server=server))
+
+
+def log_goal(result: Result) -> None:
+    """The line under a scenario module's figures: its goal and whether this run met it."""
+    verdict = "" if result.met is None else (": met" if result.met else ": NOT met")
+    detail = f"  ({result.detail})" if result.detail else ""
+    log(f"   goal {result.goal}{verdict}{detail}")
 
 
 def cpu_budget(result: Result, goal_rate: int | None, server: str = "Tessera") -> str:
@@ -96,8 +107,8 @@ def write_reports(results: list[Result], profile: Profile) -> None:
     rows = [
         "| scenario | database | processes | req/s | p50 ms | p95 ms | p99 ms | non-2xx | "
         "CPU µs/req | PostgreSQL CPU µs/req | wrk CPU µs/req | SQL/req | RSS MB | counters | "
-        "goal |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "goal | met | figures beside the goal |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|",
     ]
     for r in results:
         statements = f"{r.statements_per_request:.1f}" if r.statements_per_request else "-"
@@ -108,7 +119,8 @@ def write_reports(results: list[Result], profile: Profile) -> None:
             f"| {r.scenario} | {r.database} | {r.processes} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
             f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} | {r.cpu_us_per_request:.0f} | "
             f"{database} | {load} | {statements} | {', '.join(str(m) for m in r.rss_mb)} | "
-            f"{verified} | {r.goal} |"
+            f"{verified} | {r.goal} | {'' if r.met is None else ('yes' if r.met else 'no')} | "
+            f"{r.detail} |"
         )
     header = (
         f"# Benchmark results\n\nLast run: {stamp}, profile `{profile.name}` "

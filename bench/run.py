@@ -1,7 +1,7 @@
 """Tessera's benchmark: real servers on loopback, populated tables, wrk as the load generator.
 
-    python bench/run.py            # the full run (≈ 5 minutes): make bench
-    python bench/run.py --quick    # shorter runs (≈ 2 minutes): make bench-quick
+    python bench/run.py            # the full run (≈ 8 minutes): make bench
+    python bench/run.py --quick    # shorter runs (≈ 4 minutes): make bench-quick
     python bench/run.py --smoke    # seconds; proves the harness works (part of the test suite)
     python bench/run.py --soak 1000000   # RSS over a million creates (≈ 15 minutes)
 
@@ -24,20 +24,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import databases, processes, wrk
 from bench.harness import arguments, databases_of, failed, profile_of, run_database, wrk_missing
 from bench.report import RESULTS_JSONL, RESULTS_MD, Result, log, summary_line, write_reports
 from bench.scenarios import REGISTRY, selected
 from bench.soak import run_soak
-
-# Scenario modules written beside the split import these from bench.run (bench/delivery.py and
-# bench/public.py, on their branches; tests/serve/test_wakeup.py imports bench/delivery.py).
-# New code imports them from their own modules; once those do too, this block goes.
-TESSERA, Servers, free_port = processes.TESSERA, processes.Servers, processes.free_port
-fresh_database, drop_database = databases.fresh_database, databases.drop_database
-server_environment, migrated_with_key = databases.server_environment, databases.migrated_with_key
-_LUA_DONE, _LUA_THREADS = wrk.LUA_DONE, wrk.LUA_THREADS
-create_script, drive = wrk.create_script, wrk.drive
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ drops the indexes that serve reads: nothing may run after it).
 
 from __future__ import annotations
 
-from bench import bounds
+from bench import bounds, dashboard, data_io, delivery, public
 from bench.goals import (
     POSTGRESQL_CREATE_HOT,
     POSTGRESQL_CREATE_SPREAD,
@@ -29,7 +29,12 @@ SQLITE = [
     Scenario("list", Served("list", goal=SQLITE_LIST)),
     Scenario("get", Served("get")),
     Scenario("create", bounds.sqlite_ceiling),  # reads create-hot's result
-    # New scenarios on SQLite here.
+    # New scenarios on SQLite here. Delivery first: it wants an idle server, and the public
+    # rush leaves confirmation emails queued that the next servers started deliver.
+    Scenario("delivery", delivery.scenario),
+    Scenario("data", data_io.scenario),
+    Scenario("dashboard", dashboard.scenario),  # checks in some of the big event's tickets
+    Scenario("public", public.scenario),  # reads create-hot's result
     Scenario("create", bounds.sqlite_floors),  # last: drops indexes; reads replay's result
 ]
 
@@ -39,6 +44,8 @@ POSTGRESQL = [
     Scenario("replay", Served("replay")),
     Scenario("list", Served("list")),
     # New scenarios on PostgreSQL here.
+    Scenario("delivery", delivery.scenario),
+    Scenario("data", data_io.scenario),
     Scenario("create", bounds.postgresql_floors),
 ]
 

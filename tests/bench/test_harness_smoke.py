@@ -34,9 +34,17 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
     stdout = run_harness("--database", "sqlite")
     line = next(x for x in stdout.splitlines() if x.startswith("BENCH_SUMMARY "))
     results = json.loads(line.removeprefix("BENCH_SUMMARY "))
-    served = [r for r in results if not r["scenario"].startswith("create-")]
+    built_in = {"replay", "list", "get"}
+    served = [r for r in results if r["scenario"] in built_in]
     served.append(next(r for r in results if r["scenario"] == "create-hot"))
     assert {r["scenario"] for r in served} == {"create-hot", "replay", "list", "get"}
+    modules = {r["scenario"]: r for r in results if r["scenario"] not in built_in}
+    assert set(modules) - {"create-hot"} == {
+        *MODULE_SCENARIOS,
+        "create-ceiling",
+        "create-floor",
+        "create-floor-unique-indexes-only",
+    }
     for result in served:
         assert result["requests"] > 0, result
         assert result["non_2xx"] == 0, result
@@ -58,6 +66,40 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
         assert result["requests"] > 0 and result["cpu_us_per_request"] > 0
     assert "CPU per request (µs): Tessera" in stdout
     assert "floors of a create: SQLite" in stdout
+    assert_module_scenarios_ran(modules, stdout)
+
+
+# The rows of the scenario modules make bench runs after the built-in ones (bench/scenarios.py).
+MODULE_SCENARIOS = {
+    "delivery",
+    "export",
+    "import",
+    "attendees-page",
+    "attendees-deep-page",
+    "attendees-search-one",
+    "attendees-search-many",
+    "attendees-newest-first",
+    "door-scan",
+    "event-page",
+    "public-register",
+}
+
+
+def assert_module_scenarios_ran(results: dict[str, dict[str, object]], stdout: str) -> None:
+    """Each module's code path ran to its figures, each row beside its goal (no timing)."""
+    for name in MODULE_SCENARIOS:
+        result = results[name]
+        assert result["requests"], result
+        assert result["goal"] and result["met"] is not None, result
+        assert result["rss_mb"] and result["cpu_us_per_request"], result
+    assert results["delivery"]["requests"] == 3  # the smoke profile's emails, each found
+    assert results["export"]["requests"] == 500  # every populated attendee, streamed
+    assert "created 50, failed 0, duplicates 0" in str(results["import"]["detail"])
+    for name in ("event-page", "public-register"):  # wrk loads
+        assert results[name]["non_2xx"] == 0 and results[name]["socket_errors"] == 0, results[name]
+    assert results["public-register"]["verified"] is True  # 0 oversold: counters = rows
+    assert "of create-hot's" in str(results["public-register"]["detail"])
+    assert stdout.count("   goal ") >= len(MODULE_SCENARIOS)
 
 
 @pytest.mark.slow

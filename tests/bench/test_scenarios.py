@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import bounds, scenarios
+from bench import bounds, delivery, public, scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,6 +67,16 @@ def test_the_bounds_run_after_the_scenarios_they_are_compared_with() -> None:
     ceiling = [s.run for s in scenarios.SQLITE].index(bounds.sqlite_ceiling)
     assert names.index("create") < ceiling  # it prints the served create as a share of it
     assert names.index("replay") < len(names) - 1  # the floors add the replay's path
+
+
+def test_delivery_runs_before_the_public_rush_and_after_the_create() -> None:
+    # the rush leaves confirmations queued (the next servers deliver them: not an idle server);
+    # the public form is read as a share of the served create-hot of the same run
+    runs = [s.run for s in scenarios.SQLITE]
+    assert runs.index(delivery.scenario) < runs.index(public.scenario)
+    assert [getattr(r, "scenario", None) for r in runs].index("create") < runs.index(
+        public.scenario
+    )
 
 
 def test_an_unknown_scenario_name_is_refused() -> None:
