@@ -16,7 +16,7 @@ from tessera.config import Settings, get_settings
 from tessera.contact.endpoints import router as contacts_router
 from tessera.dashboard import install as install_dashboard
 from tessera.db import create_database
-from tessera.edge import EdgeMiddleware
+from tessera.edge import IN_FLIGHT, EdgeMiddleware
 from tessera.event.endpoints import router as events_router
 from tessera.kit.clock import Clock, system_clock
 from tessera.metrics import exposition as metrics
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         build_handlers(settings, db, clock=clock),
         clock=clock,
         poll_seconds=settings.outbox_poll_seconds,
+        busy=IN_FLIGHT.busy,  # delivery here steps aside while requests are served
     )
 
     @asynccontextmanager

@@ -133,6 +133,22 @@ def _refuse_nul(scope: Scope) -> None:
         raise BadRequest("Query parameters must not contain NUL characters", code="invalid_query")
 
 
+class RequestsInFlight:
+    """How many requests this process is serving right now: background work in the process
+    (outbox delivery) steps aside while it is not zero (tessera.outbox.worker)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def busy(self) -> bool:
+        return self.count > 0
+
+
+IN_FLIGHT = RequestsInFlight()
+
+
 class EdgeMiddleware:
     def __init__(
         self,
@@ -169,6 +185,7 @@ class EdgeMiddleware:
                 message["headers"] = [*headers, *_security_headers(headers), *added]
             await send(message)
 
+        IN_FLIGHT.count += 1
         try:
             _refuse_huge_headers(scope)
             if is_api and self.limiter is not None:
@@ -208,6 +225,7 @@ class EdgeMiddleware:
                 await send(start)
                 await send(body)
         finally:
+            IN_FLIGHT.count -= 1
             if self.log_requests:
                 self._log(scope, status_holder[0], started, request_id)
             if self.metrics is not None:

@@ -84,3 +84,57 @@ def test_stop_waits_for_deliveries_in_flight(api: ApiClient, clock: FakeClock) -
     done, rows = _scenario(api, clock, body)
     assert done == [{"n": 1, "hang": 0.5}]
     assert rows == [("delivered", 1)]
+
+
+class Counting:
+    """Delivers after a short wait and remembers the most deliveries it had at once."""
+
+    def __init__(self) -> None:
+        self.done: list[Any] = []
+        self.now = 0
+        self.most = 0
+
+    async def deliver(self, message: Message) -> None:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        await asyncio.sleep(0.02)
+        self.now -= 1
+        self.done.append(message.payload)
+
+
+def _counted_run(api: ApiClient, clock: FakeClock, busy: bool) -> tuple[int, int]:
+    counting = Counting()
+    worker = OutboxWorker(
+        api.app.state.db,  # type: ignore[attr-defined]
+        {"test": Handler(counting.deliver, RetryPolicy(delays=[10], timeout=30))},
+        clock=clock,
+        max_in_flight=8,
+        poll_seconds=0.05,
+        busy=lambda: busy,
+    )
+
+    async def body() -> tuple[int, int]:
+        for n in range(12):
+            await worker.db.run(lambda conn, n=n: _enqueue(conn, {"n": n}, clock()))
+        runner = asyncio.create_task(worker.run_forever())
+        deadline = time.monotonic() + 10
+        while len(counting.done) < 12 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        worker.stop()
+        await runner
+        return len(counting.done), counting.most
+
+    return api.client.portal.call(body)  # type: ignore[union-attr,no-any-return]
+
+
+def test_delivery_steps_aside_while_the_process_serves_requests(
+    api: ApiClient, clock: FakeClock
+) -> None:
+    """In a server process, delivery is background work: while requests are in flight it runs
+    one message at a time with a pause between (a rush is not slowed by its own emails), and it
+    still delivers everything; with no requests it uses all its slots."""
+    delivered, most = _counted_run(api, clock, busy=True)
+    assert (delivered, most) == (12, 1)
+    delivered, most = _counted_run(api, clock, busy=False)
+    assert delivered == 12
+    assert most > 1

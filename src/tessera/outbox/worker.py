@@ -35,6 +35,11 @@ POLL_SECONDS = 0.5
 WAKE_GAP_SECONDS = 0.2
 # On shutdown, deliveries in flight get this long to finish (inside tessera serve's 30 s).
 STOP_GRACE_SECONDS = 8.0
+# While the process is serving requests, delivery inside it runs at background priority: one
+# message at a time with this pause between, so a registration rush is not slowed by composing
+# and recording its own confirmation emails (each costs a few milliseconds of CPU and, on SQLite,
+# a turn of the one writer). The backlog is delivered at full speed as soon as requests pause.
+BUSY_PAUSE_SECONDS = 0.05
 
 
 class DeliveryError(Exception):
@@ -101,8 +106,10 @@ class OutboxWorker:
         max_in_flight: int = 64,
         lease_seconds: float = 300,
         poll_seconds: float = POLL_SECONDS,
+        busy: Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
+        self.busy = busy  # whether the process is serving requests (None: never yields)
         self.handlers = handlers
         self.clock = clock
         self.batch_size = batch_size
@@ -212,7 +219,11 @@ class OutboxWorker:
         last_empty = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping:
-            free = self.max_in_flight - len(self._in_flight)
+            if self.busy is not None and self.busy():
+                await self._yield_to_requests()
+                if self._stopping:
+                    break
+            free = self._free_slots()
             claimed = 0
             if free > 0:
                 # Cleared before the claim: a ring from now on may be for a row the claim does
@@ -246,6 +257,17 @@ class OutboxWorker:
             finally:
                 woken.cancel()
         await self._finish_in_flight()
+
+    def _free_slots(self) -> int:
+        limit = 1 if self.busy is not None and self.busy() else self.max_in_flight
+        return limit - len(self._in_flight)
+
+    async def _yield_to_requests(self) -> None:
+        """Background priority while requests are being served: wait for the delivery in
+        flight, then pause, before claiming the next one."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), return_when="FIRST_COMPLETED")
+        await asyncio.sleep(BUSY_PAUSE_SECONDS)
 
     async def _claim_and_start(self, limit: int) -> int:
         messages = await self._claim(limit)
