@@ -213,7 +213,7 @@ def check_answers(
 
 def answer_errors(failed: errors.ValidationFailed) -> dict[str, str]:
     """``fieldErrors["answers.<id>"]`` as a plain message per question id."""
-    found: dict[str, list[str]] = failed.details.get("fieldErrors", {})
+    found: dict[str, list[str]] = (failed.details or {}).get("fieldErrors", {})
     messages: dict[str, str] = {}
     for name, texts in found.items():
         if name.startswith("answers."):
