@@ -12,6 +12,10 @@ from html import unescape
 from typing import Any
 from urllib.parse import quote_plus
 
+import pytest
+
+from tessera.errors import ValidationFailed
+from tessera.public import register
 from tests.public.support import csrf_tokens, field_error, form_body
 from tests.support import ApiClient, Tenant
 
@@ -188,3 +192,34 @@ def test_a_question_made_required_after_the_page_was_read_binds_the_submit(
     assert response.status_code == 400
     assert field_error(response.text, company["id"]) == "Answer this question."
     assert acme.get(f"/api/v1/events/{event['id']}/attendees").json()["data"] == []
+
+
+def test_the_registration_checks_the_answers_again_in_its_transaction(api: ApiClient) -> None:
+    """``register.register`` (what the form's submit runs in its transaction) validates the raw
+    answers itself with ``required`` binding, whatever the form's earlier check found: nothing
+    is written when they do not fit, and they are stored as the service cleans them."""
+    acme = api.tenant()
+    event = acme.make_event(capacity=5)
+    ga = acme.general_admission(event["id"])
+    company = _question(acme, event["id"], label="Company", type="text", required=True)
+    size = _question(acme, event["id"], label="Size", type="single_choice", options=["S", "M"])
+    values = {
+        "ticket_class_id": ga["id"],
+        "quantity": 1,
+        "first_name": "Ada",
+        "last_name": None,
+        "email": "ada@example.com",
+        "answers": {size["id"]: "m"},
+    }
+    now = api.now()
+    with pytest.raises(ValidationFailed) as refused:
+        api.run(lambda conn: register.register(conn, event["id"], values, now))
+    assert refused.value.details == {
+        "fieldErrors": {f"answers.{company['id']}": ["This question is required"]}
+    }
+    assert acme.get(f"/api/v1/events/{event['id']}/attendees").json()["data"] == []
+    values["answers"] = {size["id"]: "m", company["id"]: "Acme"}
+    outcome = api.run(lambda conn: register.register(conn, event["id"], values, now))
+    assert outcome.status == 303
+    tickets = acme.get(f"/api/v1/events/{event['id']}/attendees").json()["data"]
+    assert tickets[0]["answers"] == {size["id"]: "M", company["id"]: "Acme"}
