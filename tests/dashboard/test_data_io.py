@@ -209,3 +209,23 @@ def test_the_waitlist_page_shows_the_apis_entries_in_line_order(api: ApiClient) 
     assert "second@example.com" in page.text and "Tiny" in page.text
     none_left = owner.get(f"/dashboard/events/{event_id}/waitlist?status=left")
     assert "Nobody is on this waitlist." in none_left.text
+
+
+def test_the_waitlist_page_changes_how_long_offers_stay_open(api: ApiClient) -> None:
+    tenant, owner, event_id, _ = _world(api)
+    page = owner.get(f"/dashboard/events/{event_id}/waitlist")
+    assert 'name="offer_hours" type="number" min="1" max="720" required value="48"' in page.text
+    url = f"/dashboard/events/{event_id}/waitlist/settings"
+    refused = owner.post(url, {"offer_hours": "0"})
+    assert refused.status_code == 400
+    assert 'id="offer_hours-error">Enter a whole number of hours from 1 to 720.' in refused.text
+    assert 'value="0" aria-invalid="true"' in refused.text
+    saved = owner.post(url, {"offer_hours": "12"})
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/dashboard/events/{event_id}/waitlist?saved=1"
+    shown = tenant.get(f"/api/v1/events/{event_id}/waitlist/settings").json()["data"]
+    assert shown == {"offer_hours": 12}
+    assert "Saved: offers made from now on" in owner.get(saved.headers["location"]).text
+    door = user(api, tenant, "door", "door-wl@example.com")
+    assert door.post(url, {"offer_hours": "5"}).status_code == 403
+    assert tenant.get(f"/api/v1/events/{event_id}/waitlist/settings").json()["data"] == shown
