@@ -179,6 +179,8 @@ MAIN_PAGES = [
     ("attendees", "/dashboard/events/{event_id}/attendees"),
     ("attendee", "/dashboard/events/{event_id}/attendees/{attendee_id}"),
     ("manual-add", "/dashboard/events/{event_id}/attendees/new"),
+    ("import", "/dashboard/events/{event_id}/attendees/import"),
+    ("waitlist", "/dashboard/events/{event_id}/waitlist"),
     ("check-in", "/dashboard/events/{event_id}/check-in"),
     ("api-keys", "/dashboard/api-keys"),
     ("webhooks", "/dashboard/webhooks"),
@@ -212,3 +214,83 @@ def test_every_main_page_passes_axe_on_a_phone_and_a_desktop(
             if shoot:
                 page.screenshot(path=str(SCREENSHOTS / f"{name}-{size_name}.png"), full_page=True)
         context.close()
+
+
+def test_questions_export_import_and_the_waitlist_in_the_browser(
+    served: ServedDashboard, page: Any, tmp_path: Path
+) -> None:
+    """The wired-in parts of SPEC §8 with §9 and §10, each page checked by axe-core: manual add
+    with the event's questions and the answers on the attendee's page; the export button's
+    download; the import's upload, per-row preview and confirm; the waitlist."""
+    event = served.make_event(name="Wired Evening", capacity=3)
+    event_id = event["id"]
+    size = _api(
+        served,
+        "POST",
+        f"/api/v1/events/{event_id}/questions",
+        {"label": "T-shirt", "type": "single_choice", "options": ["S", "M"]},
+    )["data"]["id"]
+    diet = _api(
+        served,
+        "POST",
+        f"/api/v1/events/{event_id}/questions",
+        {"label": "Diet", "type": "multiple_choice", "options": ["Vegan", "Halal"]},
+    )["data"]["id"]
+    sign_in(page, served, "owner")
+
+    page.goto(f"{served.url}/dashboard/events/{event_id}/attendees/new")
+    assert axe_violations(page) == []
+    page.fill("#email", "lin@example.com")
+    page.fill("#first_name", "Lin")
+    page.check(f"#{size}-2")
+    page.check(f"#{diet}-1")
+    page.click("button:has-text('Add')")
+    page.wait_for_url("**/attendees/tkt_*")
+    answers = page.inner_text("#answers")
+    assert "T-shirt\tM" in answers and "Diet\tVegan" in answers
+    assert axe_violations(page) == []
+
+    page.goto(f"{served.url}/dashboard/events/{event_id}/attendees?q=lin")
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    saved = tmp_path / "export.csv"
+    download.value.save_as(saved)
+    exported = saved.read_text()
+    assert exported.splitlines()[0].endswith(",T-shirt,Diet")
+    assert "lin@example.com" in exported and exported.count("\n") == 2
+
+    upload = tmp_path / "guests.csv"
+    upload.write_text(
+        "email,first_name,ticket_class_name,T-shirt\n"
+        "ann@example.com,Ann,General Admission,S\n"
+        "nope,Bad,General Admission,S\n"
+    )
+    page.goto(f"{served.url}/dashboard/events/{event_id}/attendees/import")
+    page.set_input_files("#file", str(upload))
+    page.click("button:has-text('Preview')")
+    page.wait_for_selector("#import-results")
+    assert page.locator("#import-results tbody tr").count() == 2
+    assert page.locator("tr[data-status=failed]").count() == 1
+    assert axe_violations(page) == []
+    page.dblclick("#import-confirm button[type=submit]")  # a double click imports once
+    page.wait_for_selector("#import-summary .notice")
+    assert "1 row created, 1 failed" in page.inner_text("#import-summary")
+    assert axe_violations(page) == []
+    listed = _api(served, "GET", f"/api/v1/events/{event_id}/attendees?email=ann@example.com")
+    assert listed["pagination"]["total"] == 1
+    assert listed["data"][0]["answers"] == {size: "S"}
+
+    # The event is full (3 seats: Lin, Ann and one more): someone joins the waitlist.
+    served.make_attendees(event)
+    page.goto(f"{served.url}/e/{event_id}")
+    waitlist = page.locator("section.waitlist form")
+    waitlist.locator("input[name=first_name]").fill("Wanda")
+    waitlist.locator("input[name=email]").fill("wanda@example.com")
+    waitlist.locator("button[type=submit]").click()
+    page.wait_for_url("**/waitlist/joined")
+    page.goto(f"{served.url}/dashboard/events/{event_id}/waitlist")
+    row = page.locator("#waitlist tbody tr").first
+    assert row.get_attribute("data-status") == "waiting"
+    assert "wanda@example.com" in row.inner_text()
+    assert row.locator("td").first.inner_text() == "1"
+    assert axe_violations(page) == []

@@ -78,6 +78,8 @@ async def run(
         return await _store_error(db, clock, key, missing)
     parsed = importer.parse(raw, event)  # a 400 is not stored: a corrected file may follow
     job = await _claim(db, clock, organization_id, event_id, key)
+    if isinstance(job, Answer):
+        return job  # a request with this key finished since the first look: its answer
     try:
         result = await importer.run_rows(
             db, clock, organization_id, event_id, parsed, event, job=job, on_progress=on_progress
@@ -90,14 +92,22 @@ async def run(
 
 async def _claim(
     db: Database, clock: Clock, organization_id: str, event_id: str, key: Key
-) -> importer.Job:
+) -> importer.Job | Answer:
     owner = ids.random_string(20)
 
-    async def claim(conn: Connection) -> importer.Job:
+    async def claim(conn: Connection) -> importer.Job | Answer:
         now = clock()
         await jobs.purge_expired(conn, now)
         found = await jobs.find(conn, key.api_key_id, key.key)
         if found is None:
+            # No import under way: perhaps one finished after this request's first look (its
+            # finish stores the outcome and deletes the job in one transaction, so looking
+            # at the job first, then the outcome, cannot miss both). Without this look, such
+            # a request would start the import again under a new job and create every row
+            # twice (seen with three confirms of the dashboard's import at once).
+            stored = await store.find(conn, key.api_key_id, key.key, now)
+            if stored is not None:
+                return replay(stored, key)
             job = importer.Job(ids.import_id(), owner)
             await jobs.insert(
                 conn,

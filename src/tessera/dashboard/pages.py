@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tessera.dashboard import multipart
 from tessera.kit import templating
 from tessera.kit.timezones import zone
 
@@ -33,6 +34,9 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
 }
 MAX_FORM = 64 * 1024
+# The import page's upload (a file of at most 5 MiB, SPEC §10) and its confirm step, which
+# carries the file back base64-encoded: room for both, and a little for the other fields.
+MAX_UPLOAD_FORM = 7 * 1024 * 1024 + 64 * 1024
 
 _env = templating.environment("tessera.dashboard")
 
@@ -90,11 +94,19 @@ def redirect(location: str) -> Response:
 
 
 class Form:
-    """A submitted ``application/x-www-form-urlencoded`` form (the only kind the dashboard
-    sends): first values by name, all values with :meth:`getlist`."""
+    """A submitted form: first values by name, all values with :meth:`getlist`. Pages send
+    ``application/x-www-form-urlencoded``; the import page sends ``multipart/form-data``,
+    whose files are in :attr:`files` (name → bytes)."""
 
-    def __init__(self, fields: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        fields: dict[str, list[str]],
+        files: dict[str, bytes] | None = None,
+        file_names: dict[str, str] | None = None,
+    ) -> None:
         self.fields = fields
+        self.files = files or {}
+        self.file_names = file_names or {}
 
     def get(self, name: str, default: str = "") -> str:
         values = self.fields.get(name)
@@ -128,6 +140,10 @@ async def form(request: Request) -> Form:
     fields: dict[str, list[str]] = {}
     if content_type == "application/x-www-form-urlencoded" and len(body) <= MAX_FORM:
         fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    elif content_type == "multipart/form-data" and len(body) <= MAX_UPLOAD_FORM:
+        parsed = multipart.parse(request.headers.get("content-type", ""), body)
+        request.state.dashboard_form = parsed
+        return parsed
     parsed = Form(fields)
     request.state.dashboard_form = parsed
     return parsed

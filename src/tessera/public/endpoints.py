@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from tessera import web
 from tessera.auth.service import Principal
 from tessera.db import Connection, Row
-from tessera.errors import AppError
+from tessera.errors import AppError, ValidationFailed
 from tessera.fast_path import PARSED_BODY, fast_path
 from tessera.idempotency import runner
 from tessera.kit import jsonutil
@@ -199,6 +199,7 @@ async def checked_post(
             _typed(posted),
             message="This form had expired or came from elsewhere. Please check it and submit "
             "it again.",
+            answers=_typed_answers(posted, shown.questions),
         )
         return await render_page(request, shown, status=403, main=view)
     return shown, nonce
@@ -207,6 +208,11 @@ async def checked_post(
 def _typed(posted: form.Posted) -> dict[str, str]:
     names = ("ticket_class_id", "quantity", "first_name", "last_name", "email")
     return {name: posted.get(name) for name in names}
+
+
+def _typed_answers(posted: form.Posted, questions: list[form.Question]) -> dict[str, list[str]]:
+    """What was typed for each question (every value: multiple choice repeats its field)."""
+    return {q.id: posted.all(q.id) for q in questions if posted.all(q.id)}
 
 
 def _class_error(chosen: page.ClassView | None) -> str | None:
@@ -248,18 +254,20 @@ async def register_attendees(event_id: str, request: Request) -> Response:
         # A bot filled the honeypot: nothing is written, and it is answered like a success.
         return responses.see_other(register.pending_path(shown.id))
     typed = _typed(posted)
+    typed_answers = _typed_answers(posted, shown.questions)
     if not shown.registration_open:
-        view = FormView("", typed, message="Registration is closed.")
+        view = FormView("", typed, message="Registration is closed.", answers=typed_answers)
         return await render_page(request, shown, status=409, main=view)
     chosen = shown.find(typed["ticket_class_id"])
     if chosen is not None and chosen.availability.state == "sold_out":
-        return await render_page(request, shown, status=409, main=_sold_out(typed, 0))
+        view = _sold_out(typed, 0)
+        view.answers = typed_answers
+        return await render_page(request, shown, status=409, main=view)
     checked, values = _check(posted, chosen, shown.questions)
     if values is None:
-        return await render_page(
-            request, shown, status=400, main=FormView("", typed, checked.errors)
-        )
-    return await _issue(request, shown.id, shown.organization_id, values, nonce, typed)
+        view = FormView("", typed, checked.errors, answers=typed_answers)
+        return await render_page(request, shown, status=400, main=view)
+    return await _issue(request, shown.id, shown.organization_id, values, nonce, posted)
 
 
 async def _register_directly(
@@ -292,7 +300,7 @@ async def _register_directly(
     _, values = _check(posted, chosen, questions)
     if values is None:
         return None
-    return await _issue(request, event_id, state["organization_id"], values, nonce, _typed(posted))
+    return await _issue(request, event_id, state["organization_id"], values, nonce, posted)
 
 
 def _check(
@@ -306,7 +314,7 @@ def _check(
     form.check_person(posted, checked)
     if chosen is not None:
         form.check_quantity(posted, chosen.minimum, chosen.maximum, checked)
-    answers = form.check_answers(questions, posted, checked)
+    answers = form.check_answers(questions, chosen.id if chosen else None, posted, checked)
     if checked.errors or chosen is None:
         return checked, None
     return checked, {**checked.values, "ticket_class_id": chosen.id, "answers": answers}
@@ -329,7 +337,7 @@ async def _issue(
     organization_id: str,
     values: dict[str, Any],
     nonce: str,
-    typed: dict[str, str],
+    posted: form.Posted,
 ) -> Response:
     """Run the registration through the idempotency runner, then answer the browser."""
     setattr(request.state, PARSED_BODY, values)  # what the runner fingerprints
@@ -344,6 +352,10 @@ async def _issue(
         try:
             outcome = await runner.run(request, principal, work, key=key)
             break
+        except ValidationFailed as failed:
+            # The answers, checked again in the transaction, no longer fit (a question changed
+            # since the page was read): the form again, the message beside each question.
+            return await _answers_refused(request, event_id, posted, failed)
         except AppError as error:
             if error.code != "idempotent_request_in_progress":
                 raise
@@ -356,22 +368,35 @@ async def _issue(
         )
     if outcome.status_code == 303:
         return responses.see_other(outcome.headers["location"])
-    return await _refused(request, event_id, outcome, typed)
+    return await _refused(request, event_id, outcome, posted)
+
+
+async def _answers_refused(
+    request: Request, event_id: str, posted: form.Posted, failed: ValidationFailed
+) -> Response:
+    fresh = await load_page(request, event_id)
+    if fresh is None:
+        return responses.not_found()
+    typed_answers = _typed_answers(posted, fresh.questions)
+    view = FormView("", _typed(posted), form.answer_errors(failed), answers=typed_answers)
+    return await render_page(request, fresh, status=400, main=view)
 
 
 async def _refused(
-    request: Request, event_id: str, outcome: Response, typed: dict[str, str]
+    request: Request, event_id: str, outcome: Response, posted: form.Posted
 ) -> Response:
     """A stored business refusal (404 class, 409 capacity or closed) as the form again."""
     body = jsonutil.loads(bytes(outcome.body))
     fresh = await load_page(request, event_id)
     if fresh is None:
         return responses.not_found()
+    typed = _typed(posted)
     if body.get("code") == "capacity_exceeded":
         remaining = int(body.get("details", {}).get("remaining", 0))
-        return await render_page(request, fresh, status=409, main=_sold_out(typed, remaining))
-    if body.get("code") == "registration_closed":
+        view = _sold_out(typed, remaining)
+    elif body.get("code") == "registration_closed":
         view = FormView("", typed, message="Registration is closed.")
-        return await render_page(request, fresh, status=409, main=view)
-    view = FormView("", typed, {"ticket_class_id": "This ticket is no longer available."})
+    else:
+        view = FormView("", typed, {"ticket_class_id": "This ticket is no longer available."})
+    view.answers = _typed_answers(posted, fresh.questions)
     return await render_page(request, fresh, status=outcome.status_code, main=view)

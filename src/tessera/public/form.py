@@ -1,8 +1,9 @@
 """The registration and waitlist forms: reading a posted form and checking its fields.
 
-Messages are meant to be shown beside their field, in plain words. Question answers (SPEC §10)
-are one seam: :func:`questions_for` lists what the form asks and :func:`check_answers` validates
-what came back; until the event questions exist, there are none.
+Messages are meant to be shown beside their field, in plain words. Question answers (SPEC §10):
+:func:`questions_for` lists what the form asks (through the question service) and
+:func:`check_answers` validates what came back with the service's own rules, ``required``
+binding; only the questions that apply to the chosen ticket class bind.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from urllib.parse import parse_qs
 
 from fastapi import Request
 
+from tessera import errors
 from tessera.contact.schemas import normalize_email
 from tessera.db import Connection
+from tessera.question import repository as question_repository
+from tessera.question import service as question_service
 
 MAX_NAME = 100
 MAX_EMAIL = 320
@@ -129,27 +133,96 @@ class Question:
     type: str
     required: bool
     options: tuple[str, ...] = ()
+    ticket_class_ids: tuple[str, ...] = ()  # empty: every class
+
+    def applies_to(self, class_id: str | None) -> bool:
+        return not self.ticket_class_ids or class_id in self.ticket_class_ids
+
+    def as_api(self) -> dict[str, Any]:
+        """The question as :mod:`tessera.question.service` reads questions."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "type": self.type,
+            "required": self.required,
+            "options": list(self.options),
+            "ticket_class_ids": list(self.ticket_class_ids),
+        }
+
+
+def _question(shown: dict[str, Any]) -> Question:
+    return Question(
+        id=shown["id"],
+        label=shown["label"],
+        type=shown["type"],
+        required=shown["required"],
+        options=tuple(shown["options"]),
+        ticket_class_ids=tuple(shown["ticket_class_ids"]),
+    )
 
 
 async def questions_for(
     conn: Connection, organization_id: str, event_id: str, class_id: str | None
 ) -> list[Question]:
-    """The questions the form asks for this event (and class, once chosen).
+    """The questions the form asks: those of the chosen class, or (``class_id`` None, the
+    page before a class is chosen) every live question of the event, each knowing its classes."""
+    if class_id is not None:
+        shown = await question_service.questions_for_class(
+            conn, organization_id, event_id, class_id
+        )
+    else:
+        rows = await question_repository.live(conn, organization_id, event_id)
+        shown = [question_service.present(row) for row in rows]
+    return [_question(q) for q in shown]
 
-    The seam for SPEC §10: the event questions do not exist yet, so the form asks none. Wiring
-    them is returning them here and validating in :func:`check_answers`."""
-    return []
 
-
-def check_answers(questions: list[Question], posted: Posted, checked: Checked) -> dict[str, Any]:
-    """The answers to ``questions`` from the posted form (field per question id, repeated for
-    multiple choice), with a message per bad or missing required answer in ``checked.errors``."""
-    answers: dict[str, Any] = {}
+def raw_answers(questions: list[Question], class_id: str | None, posted: Posted) -> dict[str, Any]:
+    """What was typed for the questions that apply to ``class_id``: a list per multiple
+    choice question (its checkboxes repeat the field), the text of any other."""
+    raw: dict[str, Any] = {}
     for question in questions:
-        values = [v for v in posted.all(question.id) if v.strip()]
-        if not values:
-            if question.required:
-                checked.errors[question.id] = "Answer this question."
-            continue
-        answers[question.id] = values if question.type == "multiple_choice" else values[0]
-    return answers
+        if not question.applies_to(class_id):
+            continue  # another class's question: its field is ignored, never bound
+        if question.type == "multiple_choice":
+            raw[question.id] = [v for v in posted.all(question.id) if v.strip()]
+        else:
+            raw[question.id] = posted.get(question.id)
+    return raw
+
+
+def check_answers(
+    questions: list[Question], class_id: str | None, posted: Posted, checked: Checked
+) -> dict[str, Any]:
+    """The raw answers to the questions of ``class_id`` (field per question id, repeated for
+    multiple choice), after checking them with the question service's own rules with
+    ``required`` binding; a message per bad or missing answer goes in ``checked.errors``
+    under the question's id. The registration checks them again in its transaction."""
+    raw = raw_answers(questions, class_id, posted)
+    try:
+        question_service.check_answers(
+            [q.as_api() for q in questions],
+            class_id or "",
+            raw,
+            enforce_required=True,
+            from_text=True,
+        )
+    except errors.ValidationFailed as failed:
+        checked.errors.update(answer_errors(failed))
+    return raw
+
+
+def answer_errors(failed: errors.ValidationFailed) -> dict[str, str]:
+    """``fieldErrors["answers.<id>"]`` as a plain message per question id."""
+    found: dict[str, list[str]] = (failed.details or {}).get("fieldErrors", {})
+    messages: dict[str, str] = {}
+    for name, texts in found.items():
+        if name.startswith("answers."):
+            messages[name.removeprefix("answers.")] = _sentence(texts[0] if texts else "")
+    return messages
+
+
+def _sentence(text: str) -> str:
+    if text == "This question is required":
+        return "Answer this question."
+    text = text.removeprefix("Answer ")
+    return f"This answer {text}." if text else "Check this answer."

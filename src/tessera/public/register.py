@@ -19,6 +19,7 @@ from tessera.db import Connection
 from tessera.errors import CapacityExceeded
 from tessera.idempotency import runner
 from tessera.public import availability, repository
+from tessera.question import service as question_service
 
 
 def pending_path(event_id: str) -> str:
@@ -41,6 +42,17 @@ async def register(
     left, limit = availability.seats_left(state)
     if left < values["quantity"]:
         raise CapacityExceeded(left, limit)
+    # The answers again, in this transaction, against the questions as they are now (the form
+    # was checked against a read that may be stale): required binds on the public form.
+    answers = await question_service.validate_answers(
+        conn,
+        state["organization_id"],
+        event_id,
+        values["ticket_class_id"],
+        values.get("answers") or {},
+        enforce_required=True,
+        from_text=True,
+    )
     body = AttendeeCreate(
         ticket_class_id=values["ticket_class_id"],
         contact=ContactIn(
@@ -51,6 +63,7 @@ async def register(
         quantity=values["quantity"],
         payment_method="free",  # the only public method until a card provider exists
         send_email=True,
+        answers=answers,
     )
     result = await create.create_attendees(conn, state["organization_id"], event_id, body, now)
     status = result["data"][0]["status"]

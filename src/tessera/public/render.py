@@ -39,6 +39,7 @@ class FormView:
     errors: dict[str, str] = field(default_factory=dict)
     message: str | None = None
     prefix: str = ""  # id prefix, so several forms on one page keep their ids unique
+    answers: dict[str, list[str]] = field(default_factory=dict)  # typed, per question id
 
 
 def _summary(page: PublicEvent) -> str:

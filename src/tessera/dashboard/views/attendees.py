@@ -15,6 +15,8 @@ from tessera.db import Connection
 from tessera.event import service as events
 from tessera.kit.pagination import Page
 from tessera.outbox import repository as outbox
+from tessera.question import answers as question_answers
+from tessera.question import service as questions
 from tessera.ticket_class import service as classes
 
 router = APIRouter(route_class=DashboardRoute)
@@ -104,10 +106,29 @@ async def _detail(
         attendee, timeline = await queries.get_attendee_with_history(
             conn, viewer.organization_id, event_id, attendee_id
         )
-        return {"event": event, "attendee": attendee, "timeline": timeline}
+        given = attendee.get("answers") or {}
+        asked = await questions.list_questions(conn, viewer.organization_id, event_id)
+        return {
+            "event": event,
+            "attendee": attendee,
+            "timeline": timeline,
+            "answers": _answers_shown(asked, given),
+        }
 
     data = await web.read(request, load)
     return pages.render(request, "attendee.html", status, **data, message=message, error=error)
+
+
+def _answers_shown(asked: list[dict[str, Any]], given: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, answer as text) in the questions' order; an answer to a question deleted since
+    stays shown (SPEC §10 keeps it), under the question's id."""
+    labels = {q["id"]: q["label"] for q in asked}
+    order = [q["id"] for q in asked if q["id"] in given]
+    order += [qid for qid in given if qid not in labels]
+    return [
+        (labels.get(qid, f"Deleted question {qid}"), question_answers.as_text(given[qid]))
+        for qid in order
+    ]
 
 
 @router.get("/events/{event_id}/attendees/{attendee_id}")

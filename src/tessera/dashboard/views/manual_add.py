@@ -26,6 +26,7 @@ from tessera.db import Connection, OneStatement
 from tessera.event import service as events
 from tessera.idempotency import runner
 from tessera.kit import jsonutil
+from tessera.question import service as questions
 from tessera.ticket_class import service as classes
 
 router = APIRouter(route_class=DashboardRoute)
@@ -60,7 +61,8 @@ async def _form_page(
     async def load(conn: Connection) -> dict[str, Any]:
         event = await events.get_event(conn, viewer.organization_id, event_id)
         listed = await classes.list_ticket_classes(conn, viewer.organization_id, event_id)
-        return {"event": event, "classes": listed}
+        asked = await questions.list_questions(conn, viewer.organization_id, event_id)
+        return {"event": event, "classes": listed, "questions": asked}
 
     data = await web.read(request, load)
     return pages.render(
@@ -98,16 +100,62 @@ def _body(form: pages.Form) -> dict[str, Any]:
     body["quantity"] = int(quantity) if quantity.isdigit() and len(quantity) < 6 else quantity
     if form.get("status"):
         body["status"] = form.get("status")
-    # Answers to the event's questions (SPEC §10, "answer_<question id>" inputs) join the body
-    # here once Create Attendee accepts them: this form passes them through unchanged.
-    answers = {
-        name.removeprefix("answer_"): form.get(name)
-        for name in form.fields
-        if name.startswith("answer_")
-    }
-    if answers:
-        body["answers"] = answers
     return body
+
+
+def _answer_values(form: pages.Form, question_id: str) -> list[str]:
+    """A question's field: named by its id (SPEC §8); ``answer_<id>``, the name this form
+    used before questions existed, is read too."""
+    values = form.getlist(question_id) or form.getlist(f"answer_{question_id}")
+    return [v for v in values if v.strip()]
+
+
+def _raw_answers(form: pages.Form, asked: list[dict[str, Any]], class_id: str) -> dict[str, Any]:
+    """What was typed for the questions of the chosen class (others' fields are ignored: the
+    form shows every question, and only the chosen class's apply)."""
+    raw: dict[str, Any] = {}
+    for question in asked:
+        if not questions.applies_to(question, class_id):
+            continue
+        values = _answer_values(form, question["id"])
+        if values:
+            raw[question["id"]] = values if question["type"] == "multiple_choice" else values[0]
+    return raw
+
+
+async def _answers(
+    request: Request, organization_id: str, event_id: str, form: pages.Form, class_id: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers as stored, checked by the question service (``required`` does not bind
+    the organizer's manual add), or a message per question id."""
+
+    async def check(conn: Connection) -> dict[str, Any]:
+        asked = await questions.list_questions(conn, organization_id, event_id)
+        raw = _raw_answers(form, asked, class_id)
+        if not raw:
+            return {}
+        return await questions.validate_answers(
+            conn, organization_id, event_id, class_id, raw, enforce_required=False, from_text=True
+        )
+
+    try:
+        return await web.read(request, check), {}
+    except errors.ValidationFailed as failed:
+        found: dict[str, list[str]] = (failed.details or {}).get("fieldErrors", {})
+        return {}, {
+            name.removeprefix("answers."): texts[0] for name, texts in found.items() if texts
+        }
+
+
+def _typed_answers(form: pages.Form) -> dict[str, list[str]]:
+    """Every answer field as typed, by question id (to show the form again)."""
+    typed: dict[str, list[str]] = {}
+    for name, values in form.fields.items():
+        if name.startswith("q_"):
+            typed[name] = values
+        elif name.startswith("answer_q_"):
+            typed.setdefault(name.removeprefix("answer_"), values)
+    return typed
 
 
 @router.post("/events/{event_id}/attendees/new")
@@ -115,6 +163,7 @@ async def add_attendees(request: Request, event_id: str, viewer: StaffWrite) -> 
     form = await pages.form(request)
     values: dict[str, Any] = {name: form.get(name) for name in FIELDS}
     values["send_email"] = form.checked("send_email")
+    values["answers"] = _typed_answers(form)
     key = form.get("idempotency_key")
     body = _body(form)
     try:
@@ -129,6 +178,15 @@ async def add_attendees(request: Request, event_id: str, viewer: StaffWrite) -> 
             "Check the fields below.",
             400,
         )
+    answers, answer_errors = await _answers(
+        request, viewer.organization_id, event_id, form, parsed.ticket_class_id
+    )
+    if answer_errors:
+        return await _form_page(
+            request, viewer, event_id, values, answer_errors, "Check the answers below.", 400
+        )
+    if answers:
+        parsed = parsed.model_copy(update={"answers": answers})
     if not key or len(key) > 255 or any(not 0x21 <= ord(c) <= 0x7E for c in key):
         key = _new_key()  # a hand-made request without a key still runs once
     now = web.now(request)
