@@ -134,16 +134,23 @@ def _refuse_nul(scope: Scope) -> None:
 
 
 class RequestsInFlight:
-    """How many requests this process is serving right now: background work in the process
-    (outbox delivery) steps aside while it is not zero (tessera.outbox.worker)."""
+    """Whether this process is serving requests: background work in the process (outbox
+    delivery) steps aside while it is (tessera.outbox.worker).
 
-    __slots__ = ("count",)
+    "Serving" is a request in flight, or one finished within :data:`QUIET_SECONDS`: on SQLite a
+    request runs from start to end without giving up the event loop, so the background task only
+    ever runs *between* requests, when none is in flight even in a rush."""
+
+    QUIET_SECONDS = 0.1
+
+    __slots__ = ("count", "last_seen")
 
     def __init__(self) -> None:
         self.count = 0
+        self.last_seen = -1e9  # time.perf_counter() when a request last started or ended
 
     def busy(self) -> bool:
-        return self.count > 0
+        return self.count > 0 or time.perf_counter() - self.last_seen < self.QUIET_SECONDS
 
 
 IN_FLIGHT = RequestsInFlight()
@@ -186,6 +193,7 @@ class EdgeMiddleware:
             await send(message)
 
         IN_FLIGHT.count += 1
+        IN_FLIGHT.last_seen = started
         try:
             _refuse_huge_headers(scope)
             if is_api and self.limiter is not None:
@@ -226,6 +234,7 @@ class EdgeMiddleware:
                 await send(body)
         finally:
             IN_FLIGHT.count -= 1
+            IN_FLIGHT.last_seen = time.perf_counter()
             if self.log_requests:
                 self._log(scope, status_holder[0], started, request_id)
             if self.metrics is not None:
