@@ -318,3 +318,23 @@ def test_claiming_where_approval_is_required_awaits_it_and_offers_on(api: ApiCli
     listed = by_email(acme, event["id"])
     assert listed["wanda@example.com"]["status"] == "claimed"
     assert listed["walt@example.com"]["status"] == "offered"
+
+
+def test_erasing_a_contact_erases_their_waitlist_places(api: ApiClient) -> None:
+    """GDPR: deleting (erasing) a contact also forgets their waitlist entries in the
+    organization — the email and names go, the place leaves the line — and the next person in
+    line is first when a seat frees."""
+    acme, event, ga, holders = sold_out(api)
+    line_up(acme, event["id"], ga["id"], "wanda", "walt")
+    contact = acme.post("/api/v1/contacts", {"email": "wanda@example.com", "first_name": "W"})
+    assert contact.status_code in (200, 201), contact.text
+    deleted = acme.delete(f"/api/v1/contacts/{contact.json()['data']['id']}")
+    assert deleted.status_code == 200, deleted.text
+    listed = entries(acme, event["id"], "?status=waiting,offered,claimed,expired,left")
+    erased = [e for e in listed if e["email"] != "walt@example.com"]
+    assert len(erased) == 1 and erased[0]["status"] == "left"
+    assert erased[0]["email"].endswith("@erased.invalid") and erased[0]["first_name"] is None
+    assert "wanda" not in str(listed)
+    free_a_seat(acme, event["id"], holders[0])
+    api.deliver_outbox()
+    assert by_email(acme, event["id"])["walt@example.com"]["status"] == "offered"

@@ -10,6 +10,7 @@ from tessera.contact.schemas import ContactCreate, ContactUpdate, normalize_emai
 from tessera.db import Connection, IntegrityViolation, Row
 from tessera.kit import clock, ids
 from tessera.kit.pagination import Page, envelope
+from tessera.waitlist import repository as waitlist
 
 EMAIL_TAKEN = "A contact with this email already exists"
 
@@ -112,11 +113,14 @@ async def delete_contact(
     Erasure replaces the email with ``<id>@erased.invalid``, clears names and phone and sets
     ``erased_at``; tickets and payments keep pointing at the row, so history stays intact. Either
     way the contact is gone from the API (404, absent from lists), and the address is free for a
-    new contact. The row lock makes the check-then-delete safe against a concurrent Create
-    Attendee, whose upsert of the same contact waits for it.
+    new contact. Their waitlist entries (by email) are erased too and leave the line. The row
+    lock makes the check-then-delete safe against a concurrent Create Attendee, whose upsert of
+    the same contact waits for it.
     """
-    if await repository.get(conn, organization_id, contact_id, lock=True) is None:
+    contact = await repository.get(conn, organization_id, contact_id, lock=True)
+    if contact is None:
         raise errors.contact_not_found()
+    await waitlist.forget_email(conn, organization_id, contact["email"], now)
     if await repository.has_history(conn, organization_id, contact_id):
         await repository.erase(conn, organization_id, contact_id, now)
     else:

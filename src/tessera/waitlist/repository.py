@@ -197,6 +197,21 @@ async def offer_hours(conn: Connection, event_id: str) -> int:
     return DEFAULT_OFFER_HOURS if value is None else int(value)
 
 
+async def forget_email(conn: Connection, organization_id: str, email: str, now: int) -> None:
+    """GDPR erasure of a person's waitlist entries in one organization: the email becomes an
+    undeliverable ``<entry id>@erased.invalid``, names go, and a place still waiting leaves the
+    line. An open offer stays until it ends (its expiry passes the seat on), and its email was
+    the contact's, now erased, so nobody is written to."""
+    await conn.execute(
+        "UPDATE waitlist_entries SET email = id || '@erased.invalid', first_name = NULL,"
+        " last_name = NULL, status = CASE WHEN status = 'waiting' THEN 'left' ELSE status END,"
+        " updated_at = $3 WHERE organization_id = $1 AND email = $2",
+        organization_id,
+        email,
+        now,
+    )
+
+
 async def set_offer_hours(
     conn: Connection, organization_id: str, event_id: str, hours: int, now: int
 ) -> None:
