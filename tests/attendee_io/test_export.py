@@ -238,6 +238,20 @@ def test_deleted_question_keeps_its_answers_in_the_export(acme: Tenant) -> None:
     assert [row[len(EXPORT_COLUMNS) :] for row in rows[1:]] == [["", "Acme"], ["Beta", ""]]
 
 
+def test_a_deleted_question_keeps_its_own_label_as_the_header(acme: Tenant) -> None:
+    """SPEC §10: one column per question, headed by its label; deleting the question keeps
+    the answers in exports, under the same header a spreadsheet already reads them by."""
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    path = f"/api/v1/events/{event['id']}/questions"
+    diet = acme.post(path, {"label": "Diet", "type": "text"}).json()["data"]
+    _make(acme, event["id"], ga["id"], "a@example.com", answers={diet["id"]: "Vegan"})
+    acme.delete(f"{path}/{diet['id']}")
+    rows = read_csv(acme.get(export_path(event["id"])).content)
+    assert rows[0][len(EXPORT_COLUMNS) :] == ["Diet"]
+    assert rows[1][len(EXPORT_COLUMNS) :] == ["Vegan"]
+
+
 def test_tenancy_scope_and_unknown_event(api: ApiClient, acme: Tenant) -> None:
     event = acme.make_event()
     other = api.tenant("Other")

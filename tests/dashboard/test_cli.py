@@ -115,7 +115,7 @@ def test_users_errors_are_sentences(migrated: str, tmp_path: Path) -> None:
             cwd=tmp_path,
         )
     )
-    assert "at least 10" in refused(
+    assert "at least 8" in refused(
         run(
             "users",
             "create",

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.dashboard.conftest import PASSWORD, User, add_user, sign_in, user
+from tests.dashboard.conftest import CSRF_INPUT, PASSWORD, User, add_user, sign_in, user
 from tests.dashboard.world import MISSING, build, dashboard_routes, render
 from tests.support import ApiClient, row_counts
 
@@ -376,3 +376,48 @@ def test_a_member_of_two_organizations_switches_with_a_new_session(api: ApiClien
     )
     assert "Second" in door.get("/dashboard").text
     assert door.get("/dashboard/api-keys").status_code == 403  # the role of that organization
+
+
+def test_behind_https_only_the_session_cookie_is_secure_and_sign_in_works_over_http(
+    settings, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """SPEC §8: the session cookie is ``Secure`` when TESSERA_BASE_URL is https and
+    ``SameSite=Lax``. The sign-in form's anti-forgery nonce is no credential: it is not Secure,
+    so signing in still works where the site is reached over plain http (a client never sends
+    a Secure cookie back over http)."""
+    from fastapi.testclient import TestClient
+
+    from tessera.app import create_app
+
+    secure = settings.model_copy(update={"base_url": "https://tickets.example.com"})
+    with TestClient(create_app(secure, clock=clock)) as client:  # plain http
+        api = ApiClient(client)
+        tenant = api.tenant()
+        add_user(api, tenant.organization_id, "plain@example.com", "owner")
+        form = client.get("/dashboard/login")
+        assert "secure" not in form.headers["set-cookie"].lower()
+        response = sign_in(api, "plain@example.com")
+        assert response.status_code == 303, response.text
+        session = response.headers["set-cookie"]
+        assert session.startswith("tessera_session=")
+        assert "; Secure" in session and "SameSite=Lax" in session and "HttpOnly" in session
+
+
+def test_sign_in_goes_to_the_page_asked_for_in_the_address(api: ApiClient) -> None:
+    """``POST /dashboard/login?next=…`` with only email, password and csrf_token (the form's
+    hidden ``next`` left out) still answers 303 to the page asked for."""
+    tenant = api.tenant()
+    add_user(api, tenant.organization_id, "next@example.com", "owner")
+    client = api.client
+    client.cookies.clear()
+    form = client.get("/dashboard/login?next=/dashboard/team")
+    token = CSRF_INPUT.search(form.text)
+    assert token
+    response = client.post(
+        "/dashboard/login?next=/dashboard/team",
+        data={"email": "next@example.com", "password": PASSWORD, "csrf_token": token.group(1)},
+        headers={"cookie": f"tessera_login_csrf={form.cookies.get('tessera_login_csrf')}"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/dashboard/team"

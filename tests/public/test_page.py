@@ -31,7 +31,7 @@ def test_page_shows_the_event_and_each_listed_class(api: ApiClient) -> None:
     assert "Main Hall" in html
     assert class_state(html, ga["id"]) == "on_sale" and "8 left" in html
     assert class_state(html, vip["id"]) == "organizer"
-    assert "25.00 USD" in html and "Available from the organizer" in html
+    assert "25.00 USD" in html and "available from the organizer" in html
     assert class_state(html, later["id"]) == "not_yet" and "Not on sale yet. On sale from" in html
     assert class_state(html, ended["id"]) == "ended" and "Sales ended" in html
     assert hidden["id"] not in html and "Crew" not in html

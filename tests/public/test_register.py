@@ -193,6 +193,29 @@ def test_a_double_submit_issues_one_batch(api: ApiClient) -> None:
     assert third.status_code == 303 and third.headers["location"] != first.headers["location"]
 
 
+def test_a_double_submit_that_took_the_last_seat_answers_both_clicks_alike(
+    api: ApiClient,
+) -> None:
+    """The second click of a post that took the last seat lands where the first did (the
+    stored answer), not on "Sold out"; a newcomer then sees the sold-out form."""
+    acme = api.tenant()
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    path = f"/api/v1/events/{event['id']}/ticket-classes/{ga['id']}"
+    assert acme.patch(path, {"quantity_total": 1}).status_code == 200
+    token = csrf_tokens(api.client.get(f"/e/{event['id']}").text)[0]
+    body = form_body(token, ga["id"], "last@example.com")
+    first = api.client.post(f"/e/{event['id']}/register", data=body, follow_redirects=False)
+    second = api.client.post(f"/e/{event['id']}/register", data=body, follow_redirects=False)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert len(_tickets(acme, event["id"])) == 1
+    late = form_body(token, ga["id"], "late@example.com")
+    refused = api.client.post(f"/e/{event['id']}/register", data=late, follow_redirects=False)
+    assert refused.status_code == 409 and "Sold out" in refused.text
+    assert len(_tickets(acme, event["id"])) == 1
+
+
 def test_csrf_token_and_cookie_are_required(api: ApiClient) -> None:
     acme = api.tenant()
     event = acme.make_event()

@@ -13,7 +13,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-MIN_LENGTH = 10
+MIN_LENGTH = 8  # NIST SP 800-63B: at least 8, no composition rules
 MAX_LENGTH = 1024  # hashing is linear in the length: no megabyte passwords
 
 _hasher = PasswordHasher()

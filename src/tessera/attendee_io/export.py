@@ -55,13 +55,12 @@ async def prepare(
     conn: Connection, organization_id: str, event_id: str, filters: Filters
 ) -> Export:
     """The event must exist (404); its questions become the columns after the fixed ones,
-    live ones in their order, then deleted ones that still have answers ("… (deleted)")."""
+    live ones in their order, then deleted ones that still have answers, each headed by its
+    label ("… (deleted)" only where a deleted question's label is taken by another column)."""
     if not await attendees.event_exists(conn, organization_id, event_id):
         raise errors.event_not_found()
     rows = await questions.for_export(conn, organization_id, event_id)
-    labels = [
-        row["label"] if row["deleted_at"] is None else f"{row['label']} (deleted)" for row in rows
-    ]
+    labels = _headers(rows)
     return Export(
         organization_id,
         event_id,
@@ -141,3 +140,20 @@ async def stream(read: Reader, export: Export, chunk: int = CHUNK) -> AsyncItera
         if len(rows) < chunk:
             return
         after = (rows[-1][11], rows[-1][0])
+
+
+def _headers(rows: list[Any]) -> list[str]:
+    """A column per question headed by its label, as the SPEC says; a deleted question whose
+    label another column already has (a live question of that name, or one deleted before)
+    is told apart by " (deleted)", so a reader matching columns by name never gets two."""
+    taken = {column.casefold() for column in EXPORT_COLUMNS}
+    taken |= {row["label"].casefold() for row in rows if row["deleted_at"] is None}
+    headers = []
+    for row in rows:
+        label = row["label"]
+        if row["deleted_at"] is not None:
+            if label.casefold() in taken:
+                label = f"{label} (deleted)"
+            taken.add(label.casefold())
+        headers.append(label)
+    return headers

@@ -161,6 +161,10 @@ Owner = Annotated[Viewer, Depends(member("owner"))]
 OwnerWrite = Annotated[Viewer, Depends(member("owner", write=True))]
 
 
-def cookie_options(request: Request) -> dict[str, Any]:
-    secure = str(request.app.state.settings.base_url).startswith("https://")
-    return {"httponly": True, "samesite": "lax", "secure": secure, "path": COOKIE_PATH}
+def cookie_options(request: Request, *, credential: bool = True) -> dict[str, Any]:
+    """``Secure`` (when ``TESSERA_BASE_URL`` is https) goes on the credential, the session
+    cookie. The sign-in form's anti-forgery nonce is no credential (it only has to equal the
+    form's hidden field), and a Secure one would make sign-in impossible wherever the site is
+    reached over plain http (a health check, a test, a proxy that ends TLS before us)."""
+    secure = credential and str(request.app.state.settings.base_url).startswith("https://")
+    return {"httponly": True, "samesite": "Lax", "secure": secure, "path": COOKIE_PATH}

@@ -1,11 +1,11 @@
 """CSRF protection for the public forms, without a login session: a signed double submit.
 
-The first page view sets a cookie holding a random browser ID (``HttpOnly``, ``SameSite=Lax``,
-``Secure`` behind https). Every rendered form carries ``csrf_token`` = a fresh random nonce and
-an HMAC-SHA256 of (browser ID, nonce, event) under a server key. A POST is accepted only when
-the cookie is present and the token's HMAC matches it: another site can make a browser send the
-cookie, but cannot read it or the page, so it cannot produce a matching token; and a token
-lifted from one browser is useless without that browser's cookie.
+The first page view sets a cookie holding a random browser ID (``HttpOnly``, ``SameSite=Lax``;
+not ``Secure``, see :func:`cookie_header`). Every rendered form carries ``csrf_token`` = a fresh
+random nonce and an HMAC-SHA256 of (browser ID, nonce, event) under a server key. A POST is
+accepted only when the cookie is present and the token's HMAC matches it: another site can make
+a browser send the cookie, but cannot read it or the page, so it cannot produce a matching
+token; and a token lifted from one browser is useless without that browser's cookie.
 
 The server key is made on first use and kept in the database (``site_secrets``), so every
 server process shares it and nothing needs configuring. The nonce also makes each rendering of
@@ -83,6 +83,8 @@ def verify(key: bytes, browser: str | None, token: str, scope: str) -> str | Non
     return nonce
 
 
-def cookie_header(browser: str, secure: bool) -> str:
-    flags = "; Secure" if secure else ""
-    return f"{COOKIE}={browser}; Path=/; Max-Age={MAX_AGE}; HttpOnly; SameSite=Lax{flags}"
+def cookie_header(browser: str) -> str:
+    # Not Secure even behind https: the browser ID is no credential (a token is worthless
+    # without the server key), and a Secure cookie is never sent back over plain http, which
+    # would make every form post there fail.
+    return f"{COOKIE}={browser}; Path=/; Max-Age={MAX_AGE}; HttpOnly; SameSite=Lax"

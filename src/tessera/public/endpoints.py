@@ -259,15 +259,18 @@ async def register_attendees(event_id: str, request: Request) -> Response:
         view = FormView("", typed, message="Registration is closed.", answers=typed_answers)
         return await render_page(request, shown, status=409, main=view)
     chosen = shown.find(typed["ticket_class_id"])
+    checked, values = _check(posted, chosen, shown.questions)
+    if values is not None:
+        # Even when the page reads "Sold out": the runner replays a double submit's stored
+        # answer (the second click of a post that took the last seat), and anything new meets
+        # the exact capacity check there and is answered with the sold-out form.
+        return await _issue(request, shown.id, shown.organization_id, values, nonce, posted)
     if chosen is not None and chosen.availability.state == "sold_out":
         view = _sold_out(typed, 0)
         view.answers = typed_answers
         return await render_page(request, shown, status=409, main=view)
-    checked, values = _check(posted, chosen, shown.questions)
-    if values is None:
-        view = FormView("", typed, checked.errors, answers=typed_answers)
-        return await render_page(request, shown, status=400, main=view)
-    return await _issue(request, shown.id, shown.organization_id, values, nonce, posted)
+    view = FormView("", typed, checked.errors, answers=typed_answers)
+    return await render_page(request, shown, status=400, main=view)
 
 
 async def _register_directly(
@@ -295,9 +298,7 @@ async def _register_directly(
     if state is None or not page.is_public(state) or state["registration_status"] != "open":
         return None
     chosen = page.class_view(state, now, state["start_timezone"])
-    if chosen.availability.state == "sold_out":
-        return None
-    _, values = _check(posted, chosen, questions)
+    _, values = _check(posted, chosen, questions)  # sold out too: see register_attendees
     if values is None:
         return None
     return await _issue(request, event_id, state["organization_id"], values, nonce, posted)

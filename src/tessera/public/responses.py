@@ -53,8 +53,7 @@ def set_browser_cookie(request: Request, response: Response, browser: str) -> No
     """Set the form cookie unless the browser already sent this one."""
     if csrf.browser_id(request) == browser:
         return
-    secure = request.app.state.settings.base_url.startswith("https://")
-    response.headers.append("set-cookie", csrf.cookie_header(browser, secure))
+    response.headers.append("set-cookie", csrf.cookie_header(browser))
 
 
 def too_large() -> Response:

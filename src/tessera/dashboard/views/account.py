@@ -36,7 +36,10 @@ def _login_page(
         error=error,
     )
     response.set_cookie(
-        access.LOGIN_CSRF_COOKIE, token, max_age=3600, **access.cookie_options(request)
+        access.LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        **access.cookie_options(request, credential=False),
     )
     if request.headers.get("hx-request"):
         # An htmx call whose session ended was redirected here: load this page as a whole
@@ -58,7 +61,8 @@ async def login(request: Request) -> Response:
     presented = form.get("csrf_token")
     if not cookie or not presented or not secrets.compare_digest(cookie, presented):
         raise access.Forbidden("This sign-in form has expired. Reload the page and try again.")
-    next_url = access.safe_next(form.get("next"))
+    # The page asked for: the form's hidden field, or the address the form was posted to.
+    next_url = access.safe_next(form.get("next") or request.query_params.get("next"))
     email = form.get("email").strip()
     client = request.client.host if request.client else "unknown"
     try:
