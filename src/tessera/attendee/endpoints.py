@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from tessera import errors, web
-from tessera.attendee import create, queries, transitions
+from tessera import web
+from tessera.attendee import create, filters, queries, transitions
 from tessera.attendee.schemas import (
     AttendeeCreate,
     AttendeeDeleted,
@@ -19,23 +19,16 @@ from tessera.attendee.schemas import (
 )
 from tessera.auth.dependencies import require
 from tessera.auth.service import Principal
-from tessera.contact.schemas import normalize_email
 from tessera.db import Connection, OneStatement
 from tessera.fast_path import fast_path
 from tessera.idempotency import runner
-from tessera.kit import clock
 from tessera.kit.http import data, json_response
-from tessera.kit.pagination import PageParams, csv_values
+from tessera.kit.pagination import PageParams
 
 router = APIRouter(prefix="/events/{event_id}", tags=["attendees"])
 
 ReadAttendees = Annotated[Principal, Depends(require("attendees", "read"))]
 WriteAttendees = Annotated[Principal, Depends(require("attendees", "write"))]
-
-ALL_STATUSES = frozenset(
-    {"valid", "checked_in", "pending_approval", "invited", "rejected", "deleted"}
-)
-DEFAULT_STATUSES = ("valid", "checked_in")
 
 
 @router.post("/attendees", status_code=201, response_model=AttendeesCreated)
@@ -71,25 +64,7 @@ async def list_attendees(
     q: Annotated[str | None, Query(max_length=200, description="Search name and email")] = None,
     updated_since: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    field_errors: dict[str, list[str]] = {}
-    statuses: list[str] = []
-    try:
-        statuses = csv_values(status, ALL_STATUSES, DEFAULT_STATUSES)
-    except ValueError as exc:
-        field_errors["status"] = [str(exc)]
-    since = None
-    if updated_since is not None:
-        try:
-            since = clock.parse_instant(updated_since)
-        except ValueError as exc:
-            field_errors["updated_since"] = [str(exc)]
-    if email is not None:
-        try:
-            email = normalize_email(email)
-        except ValueError as exc:
-            field_errors["email"] = [str(exc)]
-    if field_errors:
-        raise errors.ValidationFailed(field_errors)
+    chosen = filters.parse(status, email, ticket_class_id, q, updated_since)
     result = await web.read(
         request,
         lambda conn: queries.list_attendees(
@@ -97,11 +72,11 @@ async def list_attendees(
             principal.organization_id,
             event_id,
             page,
-            statuses=statuses,
-            email=email,
-            ticket_class_id=ticket_class_id,
-            query=q or None,
-            updated_since=since,
+            statuses=list(chosen.statuses),
+            email=chosen.email,
+            ticket_class_id=chosen.ticket_class_id,
+            query=chosen.query,
+            updated_since=chosen.updated_since,
         ),
     )
     return json_response(result)

@@ -87,7 +87,7 @@ async def _organization(db: Database, event_id: str) -> str:
 @click.option("--status", default=None, help="Comma-separated statuses (default valid,checked_in).")
 def export_command(event_id: str, output: str | None, status: str | None) -> None:
     """Write an event's attendees as CSV (the API's export)."""
-    from tessera.attendee_io import filters
+    from tessera.attendee import filters
 
     try:
         chosen = filters.parse(status, None, None, None, None)

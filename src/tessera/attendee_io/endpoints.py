@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from tessera import errors, web
-from tessera.attendee_io import export, filters, importer, keyed
+from tessera.attendee import filters
+from tessera.attendee_io import export, importer, keyed
 from tessera.attendee_io.schemas import ImportResult
 from tessera.auth.dependencies import require
 from tessera.auth.service import Principal

@@ -22,9 +22,9 @@ from typing import Any
 
 from tessera import errors
 from tessera.attendee import repository as attendees
+from tessera.attendee.filters import Filters
 from tessera.attendee_io import repository
 from tessera.attendee_io.columns import EXPORT_COLUMNS
-from tessera.attendee_io.filters import Filters
 from tessera.db import Connection, Row
 from tessera.kit import clock, jsonutil
 from tessera.question import answers

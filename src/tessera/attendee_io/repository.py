@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessera.attendee_io.filters import Filters
+from tessera.attendee.filters import Filters
 from tessera.db import Connection, Row
 
 # The page of tickets is picked first, alone, and joined to contacts and classes after: the

@@ -22,7 +22,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from tessera import errors, web
-from tessera.attendee_io import export, filters, importer, keyed
+from tessera.attendee import filters
+from tessera.attendee_io import export, importer, keyed
 from tessera.dashboard import pages
 from tessera.dashboard.access import DashboardRoute, Staff, StaffWrite
 from tessera.dashboard.views.attendees import STATUS_FILTERS

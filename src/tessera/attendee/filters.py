@@ -1,4 +1,5 @@
-"""The attendee list's filters (SPEC §3.3), parsed from query parameters for the export."""
+"""The attendee list's filters (SPEC §3.3), parsed from query parameters: the list endpoint and
+the CSV export (the same filters) read them here."""
 
 from __future__ import annotations
 
