@@ -30,7 +30,9 @@ from tessera.kit.clock import system_clock
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
+def settings_or_exit() -> Settings:
+    """The settings, or the one-sentence configuration error as the command's failure (the
+    command groups of other packages, such as ``tessera attendees``, use it too)."""
     try:
         return load_settings()
     except ConfigError as exc:
@@ -115,7 +117,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the API and the ticket page (migrating the database first); SIGTERM drains."""
     from tessera import serve as serving
 
-    settings = _settings()
+    settings = settings_or_exit()
     _ensure_migrated(settings)
     click.echo(
         f"Tessera listening on http://{host}:{port} (database: {redacted(settings.database_url)})",
@@ -147,7 +149,7 @@ def worker(once: bool) -> None:
     from tessera.outbox.worker import OutboxWorker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> None:
         database = create_database(settings.database_url, pool_size=2)
@@ -185,7 +187,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations."""
-    settings = _settings()
+    settings = settings_or_exit()
     _ensure_migrated(settings)
     click.echo(
         f"database at {redacted(settings.database_url)} is at migration {migrate.head_revision()}"
@@ -204,7 +206,7 @@ def orgs_create(name: str, as_json: bool) -> None:
     """Create an organization."""
     if not name.strip():
         raise click.BadParameter("give the organization a name", param_hint="NAME")
-    settings = _settings()
+    settings = settings_or_exit()
     org = _run(settings, lambda conn: auth.create_organization(conn, name.strip(), system_clock()))
     _emit(org, as_json, [f"created organization {org['id']} ({org['name']})"])
 
@@ -235,7 +237,7 @@ def keys_create(org_id: str, name: str, scope_list: str | None, as_json: bool) -
         )
     except scope_rules.ScopeError as exc:
         raise click.BadParameter(str(exc), param_hint="--scopes") from None
-    settings = _settings()
+    settings = settings_or_exit()
     created = _run(
         settings,
         lambda conn: auth.create_api_key(conn, org_id, name, key_scopes, system_clock()),
@@ -257,7 +259,7 @@ def keys_create(org_id: str, name: str, scope_list: str | None, as_json: bool) -
 @click.option("--json", "as_json", is_flag=True)
 def keys_revoke(key_id: str, as_json: bool) -> None:
     """Revoke an API key at once."""
-    settings = _settings()
+    settings = settings_or_exit()
     revoked = _run(settings, lambda conn: auth.revoke_api_key(conn, key_id, system_clock()))
     _emit(revoked, as_json, [f"revoked API key {key_id}"])
 
@@ -267,7 +269,7 @@ def keys_revoke(key_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def keys_list(org_id: str, as_json: bool) -> None:
     """List an organization's keys (never the keys themselves)."""
-    settings = _settings()
+    settings = settings_or_exit()
     listed = _run(settings, lambda conn: auth.list_api_keys(conn, org_id))
     lines = [
         f"{k['id']}  {k['prefix']:<18} {'revoked' if k['revoked_at'] else 'active ':<8} {k['name']}"
@@ -284,7 +286,7 @@ def demo() -> None:
     from tessera.event import service as events
     from tessera.event.schemas import EventCreate
 
-    settings = _settings()
+    settings = settings_or_exit()
     _ensure_migrated(settings)
     # A fresh owner per run: `tessera demo` may run twice against one database.
     owner_email = f"owner-{secrets.token_hex(3)}@demo.example"
@@ -400,7 +402,7 @@ def users_create(
     from tessera.account import passwords
     from tessera.account import service as accounts
 
-    settings = _settings()
+    settings = settings_or_exit()
     email = _user_email(email)
     password, generated = _read_password(password_stdin)
     password_hash = passwords.hash_password(password)
@@ -428,7 +430,7 @@ def users_list(org_id: str, as_json: bool) -> None:
     """List an organization's team."""
     from tessera.account import service as accounts
 
-    settings = _settings()
+    settings = settings_or_exit()
     listed = _run(settings, lambda conn: accounts.team(conn, org_id))
     lines = [f"{u['id']}  {u['role']:<6} {u['email']}" for u in listed] or ["no users"]
     _emit({"data": listed}, as_json, lines)
@@ -443,7 +445,7 @@ def users_set_password(email: str, password_stdin: bool, as_json: bool) -> None:
     from tessera.account import passwords
     from tessera.account import service as accounts
 
-    settings = _settings()
+    settings = settings_or_exit()
     password, generated = _read_password(password_stdin)
     password_hash = passwords.hash_password(password)
     done = _run(

@@ -40,9 +40,9 @@ def attendees() -> None:
 
 def _session(main: Callable[[Database], Awaitable[T]]) -> T:
     """Open the database, run ``main``, close it; trouble becomes one sentence on stderr."""
-    from tessera.cli import _settings, redacted
+    from tessera.cli import redacted, settings_or_exit
 
-    settings = _settings()
+    settings = settings_or_exit()
     where = redacted(settings.database_url)
 
     async def go() -> T:
