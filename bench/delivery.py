@@ -119,7 +119,7 @@ def run(kind: str, separate: bool, samples: int) -> list[float]:
 
 
 # Emails timed per make bench profile: each costs ≈ 0.3 s of idle pause.
-SAMPLES = {"full": 20, "quick": 10, "smoke": 3}
+SAMPLES = {"full": 20, "quick": 10, "smoke": 5}
 
 
 def percentile(figures: list[float], share: int) -> float:

@@ -92,7 +92,7 @@ def assert_module_scenarios_ran(results: dict[str, dict[str, object]], stdout: s
         assert result["requests"], result
         assert result["goal"] and result["met"] is not None, result
         assert result["rss_mb"] and result["cpu_us_per_request"], result
-    assert results["delivery"]["requests"] == 3  # the smoke profile's emails, each found
+    assert results["delivery"]["requests"] == 5  # the smoke profile's emails, each found
     assert results["export"]["requests"] == 500  # every populated attendee, streamed
     assert "created 50, failed 0, duplicates 0" in str(results["import"]["detail"])
     for name in ("event-page", "public-register"):  # wrk loads
