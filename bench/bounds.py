@@ -95,10 +95,11 @@ def log_shares(setup: Setup, scenario: str, bound: Result, what: str, whose: str
         )
         served = runs[len(runs) // 2]
         under = f" under {server}" if len(servers) > 1 else ""
+        processes = f" (on {setup.processes} processes, the bare one on 1)"
         log(
             f"   {what}{under}: {served.rps / bound.rps:.0%} of {whose} req/s,"
             f" {served.cpu_us_per_request / bound.cpu_us_per_request:.1f} times its CPU"
-            " per request"
+            f" per request{processes if setup.processes > 1 else ''}"
         )
 
 
