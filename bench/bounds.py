@@ -5,7 +5,9 @@
   that serve only reads dropped; on PostgreSQL by as many connections as the two servers'
   pools hold, on the scenario's classes.
 - The SQLite **ceiling** (bench/ceiling.py): a bare server that only parses HTTP, replays those
-  statements and answers a real create's bytes, under the create scenario's load.
+  statements and answers a real create's bytes, under the create scenario's load; and the
+  **replay ceiling**: the bare server answering keyed creates whose outcome is stored, with the
+  lookup Tessera's replay sends, under the replay scenario's load.
 
 Each reads what earlier scenarios on the database measured (``setup.results``) to print the
 served create as a share of them, so they run after those.
@@ -20,12 +22,17 @@ from pathlib import Path
 
 from bench import ceiling, floor
 from bench.databases import counters_match
-from bench.goals import POSTGRESQL_CREATE_HOT, POSTGRESQL_CREATE_SPREAD, SQLITE_CREATE
+from bench.goals import (
+    POSTGRESQL_CREATE_HOT,
+    POSTGRESQL_CREATE_SPREAD,
+    SQLITE_CREATE,
+    SQLITE_REPLAY,
+)
 from bench.harness import Setup
 from bench.processes import Servers, cpu_seconds, postgres_pids, running
 from bench.report import Result, log, log_served
-from bench.served import measure_load
-from bench.wrk import create_script
+from bench.served import measure_load, store_replays
+from bench.wrk import create_script, replay_script
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,14 +57,50 @@ def sqlite_ceiling(setup: Setup) -> list[Result]:
         result.rss_mb = servers.rss_mb()
     result.verified = counters_match(setup.url)  # it made real creates: counters still = rows
     log_served(result, SQLITE_CREATE, server="the ceiling", show_rss=False)
-    create = setup.result("create-hot")
-    if create is not None:
-        log(
-            f"   Tessera's create: {create.rps / result.rps:.0%} of the ceiling's req/s,"
-            f" {create.cpu_us_per_request / result.cpu_us_per_request:.1f} times its CPU"
-            " per request"
-        )
+    log_shares(setup, "create-hot", result, "Tessera's create", "the ceiling's")
     return [result]
+
+
+def sqlite_replay_ceiling(setup: Setup) -> list[Result]:
+    """The idempotent replay's ceiling: the bare server answering keyed creates whose outcome
+    is stored, by the lookup Tessera's replay sends, under the replay scenario's load."""
+    profile, workdir, pop = setup.profile, setup.workdir, setup.population
+    with running(setup.servers()) as servers:  # the outcomes to replay, stored by Tessera
+        stored = store_replays(servers.ports[0], setup.secret, pop, 64)
+    log(
+        "-- sqlite replay-ceiling: HTTP parsing, the stored outcome's lookup and the"
+        f" fingerprint, nothing else; 1 process, {profile.connections} connections,"
+        f" {profile.duration}s"
+    )
+    path = setup.url.removeprefix("sqlite:///")
+    command = [sys.executable, str(HERE / "ceiling.py"), "--replay", path]
+    with running(Servers(setup.env, workdir, 1, False, command=command)) as servers:
+        scripts = [replay_script(setup.secret, pop.hot_event_id, stored)]
+        result = measure_load(setup, "replay-ceiling", servers, scripts, uuid.uuid4().hex[:6])
+        result.statements_per_request = 1.0
+        result.rss_mb = servers.rss_mb()
+    log_served(result, SQLITE_REPLAY, server="the ceiling", show_rss=False)
+    log_shares(setup, "replay", result, "Tessera's replay", "the bare replay's")
+    return [result]
+
+
+def log_shares(setup: Setup, scenario: str, bound: Result, what: str, whose: str) -> None:
+    """Tessera's ``scenario`` as a share of ``bound``: under each --server measured (the
+    median of its rounds), the server named when more than one was."""
+    servers = list(dict.fromkeys(r.server for r in setup.results if r.scenario == scenario))
+    for server in servers:
+        runs = sorted(
+            (r for r in setup.results if r.scenario == scenario and r.server == server),
+            key=lambda r: r.rps,
+        )
+        served = runs[len(runs) // 2]
+        under = f" under {server}" if len(servers) > 1 else ""
+        processes = f" (on {setup.processes} processes, the bare one on 1)"
+        log(
+            f"   {what}{under}: {served.rps / bound.rps:.0%} of {whose} req/s,"
+            f" {served.cpu_us_per_request / bound.cpu_us_per_request:.1f} times its CPU"
+            f" per request{processes if setup.processes > 1 else ''}"
+        )
 
 
 def sqlite_floors(setup: Setup) -> list[Result]:

@@ -11,6 +11,16 @@ costs.
 
     python bench/ceiling.py --steps FILE --port PORT    # FILE: written by bench/run.py
 
+With ``--replay DATABASE`` it is instead the ceiling of an **idempotent replay**: each POST is
+answered as Tessera answers a create whose Idempotency-Key has a stored outcome, and nothing
+more: the API key's digest and the stored outcome looked up with the statement Tessera's replay
+sends (``tessera.auth.repository.find_by_hash_with_outcome``), the request's fingerprint
+compared with the stored one (``tessera.kit.jsonutil.fingerprint``: without it a reused key
+would replay another request's answer), the stored status, headers and body written in one
+write, marked ``idempotent-replay: true``.
+
+    python bench/ceiling.py --replay PATH --port PORT
+
 Any GET is answered ``200 {}`` (the harness's readiness probe).
 """
 
@@ -18,9 +28,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import pickle
+import sqlite3
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -32,17 +45,31 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import floor
 from tessera.db import open_sqlite
+from tessera.kit.jsonutil import fingerprint, loads
 from tessera.sqlite_checkpoint import Checkpointer
 
+# tessera.auth.repository.find_by_hash_with_outcome, with SQLite's numbered parameters.
+FIND_WITH_OUTCOME = (
+    "SELECT k.id, k.organization_id, k.key_hash, k.scopes, k.revoked_at,"
+    " i.fingerprint, i.status_code, i.headers, i.body"
+    " FROM api_keys k LEFT JOIN idempotency_keys i"
+    " ON i.api_key_id = k.id AND i.key = ?2 AND i.created_at > ?3"
+    " WHERE k.key_hash = ?1"
+)
+TTL_MICROS = 24 * 3600 * 1_000_000  # tessera.idempotency.store's
+STATUS = {200: "200 OK", 201: "201 Created", 401: "401 Unauthorized", 422: "422 Unprocessable"}
 
-def http_response(status: str, body: bytes) -> bytes:
+
+def http_response(
+    status: str, body: bytes, headers: str = "content-type: application/json"
+) -> bytes:
     """A response with the headers uvicorn and Tessera send (date and request ID fixed)."""
     head = (
         f"HTTP/1.1 {status}\r\n"
         "date: Tue, 01 Dec 2026 00:00:00 GMT\r\n"
         "server: uvicorn\r\n"
         f"content-length: {len(body)}\r\n"
-        "content-type: application/json\r\n"
+        f"{headers}\r\n"
         "x-request-id: 00000000000000000000000000000000\r\n"
         "x-content-type-options: nosniff\r\n\r\n"
     )
@@ -70,6 +97,79 @@ class _Connection(asyncio.Protocol):
             self._transport.write(self._created)
         else:
             self._transport.write(self._ok)
+
+
+class _ReplayConnection(_Connection):
+    """A connection that also collects the path, headers and body (httptools calls these only
+    on a protocol that has them: the create ceiling's does not pay for them)."""
+
+    def __init__(self, replay: Callable[[bytes, dict[bytes, bytes], bytes], bytes], ok: bytes):
+        super().__init__(lambda: None, b"", ok)
+        self._replay = replay
+        self._url = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._body = b""
+
+    def on_message_begin(self) -> None:
+        self._url, self._headers, self._body = b"", {}, b""
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.lower()] = value
+
+    def on_body(self, body: bytes) -> None:
+        self._body += body
+
+    def on_message_complete(self) -> None:
+        if self._parser.get_method() == b"POST":
+            self._transport.write(self._replay(self._url, self._headers, self._body))
+        else:
+            self._transport.write(self._ok)
+
+
+def replayer(raw: sqlite3.Connection) -> Callable[[bytes, dict[bytes, bytes], bytes], bytes]:
+    """What the bare replay answers a POST: its stored outcome, or a 401/422 like Tessera's."""
+    unauthorized = http_response("401 Unauthorized", b'{"error":"unauthorized"}')
+    reused = http_response("422 Unprocessable", b'{"error":"idempotency_key_reused"}')
+
+    def replay(url: bytes, headers: dict[bytes, bytes], body: bytes) -> bytes:
+        digest = hashlib.sha256(headers.get(b"x-api-key", b"")).hexdigest()
+        key = headers.get(b"idempotency-key", b"").decode("latin-1")
+        since = time.time_ns() // 1000 - TTL_MICROS
+        row = raw.execute(FIND_WITH_OUTCOME, (digest, key, since)).fetchone()
+        if row is None or row["revoked_at"] is not None or row["fingerprint"] is None:
+            return unauthorized
+        path = url.split(b"?", 1)[0].decode()
+        if fingerprint("POST", path, loads(body) if body.strip() else None) != row["fingerprint"]:
+            return reused
+        stored: dict[str, str] = loads(row["headers"])
+        lines = "\r\n".join(f"{k.lower()}: {v}" for k, v in stored.items())
+        return http_response(
+            STATUS[row["status_code"]], bytes(row["body"]), lines + "\r\nidempotent-replay: true"
+        )
+
+    return replay
+
+
+def serve_replays(path: str, port: int) -> None:
+    raw = open_sqlite(path)
+    replay = replayer(raw)
+    ok = http_response("200 OK", b"{}")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: _ReplayConnection(replay, ok), "127.0.0.1", port, backlog=2048
+        )
+        async with server:
+            await server.serve_forever()
+
+    try:
+        uvloop.run(main())
+    finally:
+        raw.close()
 
 
 def serve(path: str, steps: list[floor.Step], response: bytes, port: int) -> None:
@@ -107,9 +207,14 @@ def write_steps(file: Path, path: str, steps: list[floor.Step], response: bytes)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=Path, required=True)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--steps", type=Path, help="the create ceiling: what it replays")
+    what.add_argument("--replay", metavar="DATABASE", help="the replay ceiling: its SQLite file")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    if args.replay:
+        serve_replays(args.replay, args.port)
+        return 0
     loaded: dict[str, Any] = pickle.loads(args.steps.read_bytes())
     serve(loaded["path"], loaded["steps"], loaded["response"], args.port)
     return 0

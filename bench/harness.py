@@ -31,6 +31,7 @@ from bench.populate import Population
 from bench.processes import Servers
 from bench.profiles import PROFILES, Profile
 from bench.report import Result, log, summary_line
+from bench.servers import SERVERS, command
 from bench.statements import statements_per_request
 
 DATABASES = ("sqlite", "postgresql")
@@ -54,6 +55,7 @@ class Setup:
     created: bytes = b""
     # What the scenarios before this one on this database measured, in order.
     results: list[Result] = field(default_factory=list)
+    server: str = "uvicorn"  # the HTTP server setup.servers() starts (bench/servers.py)
 
     @property
     def secret(self) -> str:
@@ -62,23 +64,33 @@ class Setup:
 
     @property
     def processes(self) -> int:
-        """SQLite: one process (one writer); PostgreSQL: two servers sharing the database."""
-        return 1 if self.kind == "sqlite" else 2
+        """SQLite: one process (one writer; ``--sqlite-processes`` for more); PostgreSQL: two
+        servers sharing the database."""
+        return self.profile.sqlite_processes if self.kind == "sqlite" else 2
 
     def servers(self) -> Servers:
-        """`tessera serve` as this database is served; not yet ready (see processes.running)."""
+        """Tessera under ``self.server`` (`tessera serve` unless ``--server`` said otherwise) as
+        this database is served; not yet ready (see processes.running)."""
         separate = self.kind == "postgresql"
-        return Servers(self.env, self.workdir, self.processes, separate)
+        workers = 1 if separate else self.processes
+        serve = command(self.server, workers)
+        return Servers(self.env, self.workdir, self.processes, separate, command=serve)
 
     def result(self, scenario: str) -> Result | None:
-        """What an earlier scenario on this database measured (e.g. ``create-hot``)."""
-        return next((r for r in self.results if r.scenario == scenario), None)
+        """What an earlier scenario on this database measured (e.g. ``create-hot``); with
+        several ``--server``, under the first of them."""
+        return next(
+            (r for r in self.results if r.scenario == scenario and r.server == self.server), None
+        )
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str  # what --only selects; several entries may share one (the create's bounds)
     run: Callable[[Setup], list[Result]]
+    # Run once under each --server, in --rounds interleaved rounds (the API's scenarios);
+    # the others run once, under the first --server.
+    per_server: bool = False
 
 
 @contextmanager
@@ -98,9 +110,17 @@ def prepared(kind: str, profile: Profile, workdir: Path, spread: int = 64) -> It
 
 
 def run_database(
-    kind: str, scenarios: Sequence[Scenario], profile: Profile, workdir: Path
+    kind: str,
+    scenarios: Sequence[Scenario],
+    profile: Profile,
+    workdir: Path,
+    servers: Sequence[str] = ("uvicorn",),
+    rounds: int = 1,
 ) -> list[Result]:
-    """Every scenario in ``scenarios``, in order, on one prepared database of ``kind``."""
+    """Every scenario in ``scenarios``, in order, on one prepared database of ``kind``. A
+    ``per_server`` scenario runs under each of ``servers`` in turn, ``rounds`` times, the order
+    reversed every other round (A B C, C B A, ...) so that what the database accumulates meanwhile
+    weighs on each alike; the others run once under the first."""
     with prepared(kind, profile, workdir) as setup:
         setup.statements, setup.recorded, setup.created = statements_per_request(
             setup.url, setup.secret, setup.population
@@ -110,7 +130,17 @@ def run_database(
             + ", ".join(f"{k} {v:.1f}" for k, v in setup.statements.items())
         )
         for scenario in scenarios:
-            setup.results.extend(scenario.run(setup))
+            if not scenario.per_server:
+                setup.server = servers[0]
+                setup.results.extend(scenario.run(setup))
+                continue
+            for round_ in range(rounds):
+                for server in servers if round_ % 2 == 0 else list(reversed(servers)):
+                    setup.server = server
+                    for result in scenario.run(setup):
+                        result.server = server
+                        setup.results.append(result)
+            setup.server = servers[0]
         return setup.results
 
 
@@ -124,6 +154,26 @@ def arguments(description: str | None) -> argparse.ArgumentParser:
     group.add_argument("--smoke", action="store_true")
     parser.add_argument("--database", choices=[*DATABASES, "both"], default="both")
     parser.add_argument(
+        "--server",
+        default="uvicorn",
+        help="the HTTP server(s) Tessera runs under, comma-separated to compare them:\n"
+        + ", ".join(SERVERS)
+        + " (bench/servers.py; default uvicorn, i.e. tessera serve)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the API's scenarios this many times under each --server, interleaved",
+    )
+    parser.add_argument(
+        "--sqlite-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve SQLite with N processes (default 1, as make bench measures it)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="DIR",
         type=Path,
@@ -134,10 +184,21 @@ def arguments(description: str | None) -> argparse.ArgumentParser:
 
 def profile_of(args: argparse.Namespace) -> Profile:
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    profile = replace(profile, sqlite_processes=args.sqlite_processes)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         profile = replace(profile, py_spy_dir=args.profile.resolve())
     return profile
+
+
+def servers_of(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
+    servers = [name for name in args.server.split(",") if name]
+    unknown = sorted(set(servers) - set(SERVERS))
+    if unknown or not servers:
+        parser.error(
+            f"--server: no server {', '.join(unknown)} (the servers: {', '.join(SERVERS)})"
+        )
+    return servers
 
 
 def databases_of(args: argparse.Namespace) -> list[str]:

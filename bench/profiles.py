@@ -16,6 +16,7 @@ class Profile:
     connections: int = 32
     floor_creates: int = 5_000  # replays of a create's statements for the SQLite floor
     py_spy_dir: Path | None = None  # --profile: py-spy samples of each serving process
+    sqlite_processes: int = 1  # --sqlite-processes: SQLite's server processes
 
 
 PROFILES = {

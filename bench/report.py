@@ -42,6 +42,8 @@ class Result:
     # create's rate...), and whether its goal was met; absent from older results.jsonl lines.
     detail: str = ""
     met: bool | None = None
+    # The HTTP server Tessera ran under (bench/servers.py; absent from older lines: uvicorn).
+    server: str = "uvicorn"
 
 
 def log(message: str) -> None:
@@ -93,6 +95,38 @@ def cpu_budget(result: Result, goal_rate: int | None, server: str = "Tessera") -
     return line
 
 
+def log_comparison(results: list[Result], servers: list[str]) -> None:
+    """Per database and scenario run under several --server: each server's medians over its
+    rounds, and its rate as a share of the first server's."""
+    log(f"\n== servers compared (medians of each server's rounds; ratios to {servers[0]})")
+    log("| database | scenario | server | runs | req/s | p99 ms | CPU µs/req | req/s ratio |")
+    log("|---|---|---|---:|---:|---:|---:|---:|")
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for result in results:
+        groups.setdefault((result.database, result.scenario), []).append(result)
+    for (database, scenario), group in groups.items():
+        if len(group) < 2:  # run once: not one of the scenarios compared
+            continue
+        base = 0.0
+        for server in servers:
+            runs = [r for r in group if r.server == server]
+            if not runs:
+                continue
+            rps = _median([r.rps for r in runs])
+            base = base or rps
+            log(
+                f"| {database} | {scenario} | {server} | {len(runs)} | {rps:,.0f} |"
+                f" {_median([r.p99_ms for r in runs]):.1f} |"
+                f" {_median([r.cpu_us_per_request for r in runs]):,.0f} | {rps / base:.2f} |"
+            )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def summary_line(results: list[Result]) -> str:
     """The line the tests (and any script) read the run's figures from."""
     return "BENCH_SUMMARY " + json.dumps([asdict(r) for r in results])
@@ -111,12 +145,13 @@ def write_reports(results: list[Result], profile: Profile) -> None:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|",
     ]
     for r in results:
+        scenario = r.scenario if r.server == "uvicorn" else f"{r.scenario} [{r.server}]"
         statements = f"{r.statements_per_request:.1f}" if r.statements_per_request else "-"
         verified = "" if r.verified is None else ("OK" if r.verified else "MISMATCH")
         database = f"{r.database_cpu_us_per_request:.0f}" if r.database_cpu_us_per_request else "-"
         load = f"{r.load_cpu_us_per_request:.0f}" if r.load_cpu_us_per_request else "-"
         rows.append(
-            f"| {r.scenario} | {r.database} | {r.processes} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
+            f"| {scenario} | {r.database} | {r.processes} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
             f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} | {r.cpu_us_per_request:.0f} | "
             f"{database} | {load} | {statements} | {', '.join(str(m) for m in r.rss_mb)} | "
             f"{verified} | {r.goal} | {'' if r.met is None else ('yes' if r.met else 'no')} | "

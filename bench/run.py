@@ -4,6 +4,8 @@
     python bench/run.py --quick    # shorter runs (≈ 4 minutes): make bench-quick
     python bench/run.py --smoke    # seconds; proves the harness works (part of the test suite)
     python bench/run.py --soak 1000000   # RSS over a million creates (≈ 15 minutes)
+    python bench/run.py --quick --only create,replay,list --server uvicorn,granian --rounds 3
+                                   # the API's scenarios under each server, interleaved
 
 For every scenario it prints req/s, p50/p95/p99 latency, non-2xx responses, CPU µs per request
 (of the servers, of PostgreSQL, of wrk), SQL statements per request and server RSS; appends one
@@ -24,8 +26,24 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import arguments, databases_of, failed, profile_of, run_database, wrk_missing
-from bench.report import RESULTS_JSONL, RESULTS_MD, Result, log, summary_line, write_reports
+from bench.harness import (
+    arguments,
+    databases_of,
+    failed,
+    profile_of,
+    run_database,
+    servers_of,
+    wrk_missing,
+)
+from bench.report import (
+    RESULTS_JSONL,
+    RESULTS_MD,
+    Result,
+    log,
+    log_comparison,
+    summary_line,
+    write_reports,
+)
 from bench.scenarios import REGISTRY, selected
 from bench.soak import run_soak
 
@@ -43,6 +61,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     profile = profile_of(args)
+    servers = servers_of(args, parser)
     only = {name for name in args.only.split(",") if name}
     known = {s.name for scenarios in REGISTRY.values() for s in scenarios}
     if only - known:
@@ -56,8 +75,13 @@ def main() -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmp:
         for kind in databases_of(args):
-            results.extend(run_database(kind, selected(kind, only), profile, Path(tmp)))
-    if not args.smoke and not only:
+            scenarios = selected(kind, only)
+            results.extend(
+                run_database(kind, scenarios, profile, Path(tmp), servers, max(1, args.rounds))
+            )
+    if len(servers) > 1 or args.rounds > 1:
+        log_comparison(results, servers)
+    if not args.smoke and not only and servers == ["uvicorn"] and args.rounds <= 1:
         write_reports(results, profile)
         log(f"\nwrote {RESULTS_MD} and {RESULTS_JSONL}")
     print(summary_line(results))

@@ -24,11 +24,12 @@ from bench.harness import Scenario
 from bench.served import Served
 
 SQLITE = [
-    Scenario("create", Served("create", "hot", SQLITE_CREATE)),
-    Scenario("replay", Served("replay", goal=SQLITE_REPLAY)),
-    Scenario("list", Served("list", goal=SQLITE_LIST)),
-    Scenario("get", Served("get")),
+    Scenario("create", Served("create", "hot", SQLITE_CREATE), per_server=True),
+    Scenario("replay", Served("replay", goal=SQLITE_REPLAY), per_server=True),
+    Scenario("list", Served("list", goal=SQLITE_LIST), per_server=True),
+    Scenario("get", Served("get"), per_server=True),
     Scenario("create", bounds.sqlite_ceiling),  # reads create-hot's result
+    Scenario("replay", bounds.sqlite_replay_ceiling),  # reads replay's result
     # New scenarios on SQLite here. Delivery first: it wants an idle server, and the public
     # rush leaves confirmation emails queued that the next servers started deliver.
     Scenario("delivery", delivery.scenario),
@@ -39,10 +40,10 @@ SQLITE = [
 ]
 
 POSTGRESQL = [
-    Scenario("create", Served("create", "spread", POSTGRESQL_CREATE_SPREAD)),
-    Scenario("create", Served("create", "hot", POSTGRESQL_CREATE_HOT)),
-    Scenario("replay", Served("replay")),
-    Scenario("list", Served("list")),
+    Scenario("create", Served("create", "spread", POSTGRESQL_CREATE_SPREAD), per_server=True),
+    Scenario("create", Served("create", "hot", POSTGRESQL_CREATE_HOT), per_server=True),
+    Scenario("replay", Served("replay"), per_server=True),
+    Scenario("list", Served("list"), per_server=True),
     # New scenarios on PostgreSQL here.
     Scenario("delivery", delivery.scenario),
     Scenario("data", data_io.scenario),

@@ -84,8 +84,9 @@ def served(
     ``scripts``: one Lua script that every server gets, or a function that builds one per
     server (requests that must be unique across servers, such as creates, need that)."""
     profile = setup.profile
+    under = "" if setup.server == "uvicorn" else f" under {setup.server}"
     log(
-        f"-- {setup.kind} {label or name}: {setup.processes} process(es), "
+        f"-- {setup.kind} {label or name}{under}: {setup.processes} process(es), "
         f"{profile.connections} connections, {profile.duration}s"
     )
     with running(setup.servers()) as servers:

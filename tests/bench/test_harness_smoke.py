@@ -42,6 +42,7 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
     assert set(modules) - {"create-hot"} == {
         *MODULE_SCENARIOS,
         "create-ceiling",
+        "replay-ceiling",
         "create-floor",
         "create-floor-unique-indexes-only",
     }
@@ -59,6 +60,11 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
     assert ceiling["statements_per_request"] == create["statements_per_request"]
     assert ceiling["verified"] is True  # its replays are real creates: counters = rows
     assert "Tessera's create:" in stdout and "of the ceiling's req/s" in stdout
+    # the bare replay: the stored outcome's lookup and the stored bytes, under the replay's load
+    bare_replay = next(r for r in results if r["scenario"] == "replay-ceiling")
+    assert bare_replay["requests"] > 0 and bare_replay["non_2xx"] == 0, bare_replay
+    assert bare_replay["statements_per_request"] == 1.0
+    assert "Tessera's replay:" in stdout and "of the bare replay's req/s" in stdout
     floors = {r["scenario"]: r for r in results if r["scenario"].startswith("create-floor")}
     assert set(floors) == {"create-floor", "create-floor-unique-indexes-only"}
     for result in floors.values():  # the create's own statements, replayed

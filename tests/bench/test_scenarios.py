@@ -67,6 +67,8 @@ def test_the_bounds_run_after_the_scenarios_they_are_compared_with() -> None:
     ceiling = [s.run for s in scenarios.SQLITE].index(bounds.sqlite_ceiling)
     assert names.index("create") < ceiling  # it prints the served create as a share of it
     assert names.index("replay") < len(names) - 1  # the floors add the replay's path
+    replay_ceiling = [s.run for s in scenarios.SQLITE].index(bounds.sqlite_replay_ceiling)
+    assert names.index("replay") < replay_ceiling  # it prints the served replay as a share
 
 
 def test_delivery_runs_before_the_public_rush_and_after_the_create() -> None:
@@ -90,3 +92,23 @@ def test_an_unknown_scenario_name_is_refused() -> None:
     )
     assert out.returncode == 2
     assert "--only: no scenario creat" in out.stderr
+
+
+def test_an_unknown_server_is_refused() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--server", "uvicorn,gunicorn"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "--server: no server gunicorn" in out.stderr
+
+
+def test_only_the_api_scenarios_run_under_each_server() -> None:
+    # the others (bounds, modules) run once, under the first --server
+    for registered in (scenarios.SQLITE, scenarios.POSTGRESQL):
+        for scenario in registered:
+            assert scenario.per_server == (type(scenario.run).__name__ == "Served"), scenario
