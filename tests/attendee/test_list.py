@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tests.support import ApiClient, Tenant
+from tests.support import ApiClient, FakeClock, Tenant
 
 
 @pytest.fixture
@@ -103,3 +105,48 @@ def test_search_folds_case_beyond_ascii(acme: Tenant) -> None:
     )
     found = acme.get(f"/api/v1/events/{event['id']}/attendees?q=émile").json()
     assert [a["first_name"] for a in found["data"]] == ["Émile"]
+
+
+def test_pages_follow_creation_order_and_show_what_a_get_shows(
+    acme: Tenant, clock: FakeClock
+) -> None:
+    """Every page, with and without filters, walks the attendees in creation order (ties by ID)
+    and shows each exactly as ``GET /attendees/{id}`` does; the default list's total is the
+    number of valid and checked-in attendees, like every other filter's."""
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    vip = acme.make_ticket_class(event["id"], name="VIP")
+    path = f"/api/v1/events/{event['id']}/attendees"
+    acme.make_attendees(event["id"], ga["id"], email="ann@example.com", quantity=3)
+    clock.advance(seconds=1)
+    acme.make_attendees(event["id"], vip["id"], email="bob@example.com", status="checked_in")
+    clock.advance(seconds=1)
+    acme.make_attendees(event["id"], ga["id"], email="cyd@example.com", status="invited")
+    clock.advance(seconds=1)
+    batch = acme.make_attendees(event["id"], ga["id"], email="dee@example.com", quantity=2)
+    acme.delete(f"{path}/{batch.json()['data'][0]['id']}")
+
+    def walk(query: str) -> list[dict[str, Any]]:
+        first = acme.get(f"{path}?page_size=2&{query}").json()
+        listed = list(first["data"])
+        for page in range(2, first["pagination"]["total_pages"] + 1):
+            listed += acme.get(f"{path}?page={page}&page_size=2&{query}").json()["data"]
+        assert len(listed) == first["pagination"]["total"]
+        return listed
+
+    for query, expected in (
+        ("", 5),
+        ("status=valid,checked_in", 5),
+        ("status=checked_in,valid,invited,deleted", 7),
+        (f"ticket_class_id={ga['id']}", 4),
+        ("q=example", 5),
+        ("email=ann@example.com", 3),
+    ):
+        listed = walk(query)
+        assert len(listed) == expected, query
+        assert listed == sorted(listed, key=lambda a: (a["created_at"], a["id"])), query
+        for attendee in listed:
+            assert acme.get(f"{path}/{attendee['id']}").json()["data"] == attendee
+    checked_in = [a for a in walk("") if a["status"] == "checked_in"]
+    assert [a["ticket_class_name"] for a in checked_in] == ["VIP"]
+    assert checked_in[0]["checked_in_at"] is not None

@@ -6,7 +6,7 @@ from typing import Any
 
 from tessera import errors
 from tessera.attendee import history, repository, search
-from tessera.attendee.presenter import present
+from tessera.attendee.presenter import present, present_listed
 from tessera.db import Connection
 from tessera.kit.pagination import Page, envelope
 
@@ -58,7 +58,7 @@ async def list_attendees(
         known_total=seats_taken if is_seat_list else None,
         order=order,
     )
-    return envelope([present(row) for row in rows], total, page)
+    return envelope([present_listed(row) for row in rows], total, page)
 
 
 async def checked_in_counts(
@@ -131,7 +131,7 @@ async def search_attendees(
         more = len(rows) > page.page_size
         rows = rows[: page.page_size]
         return {
-            "data": [present(row) for row in rows],
+            "data": [present_listed(row) for row in rows],
             "pagination": {
                 "total": None,
                 "page": page.page,
@@ -150,4 +150,4 @@ async def search_attendees(
         offset=page.offset,
         order=order,
     )
-    return envelope([present(row) for row in rows], total, page)
+    return envelope([present_listed(row) for row in rows], total, page)

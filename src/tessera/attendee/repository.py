@@ -25,8 +25,6 @@ _SELECT = (
     " FROM tickets t JOIN contacts c ON c.id = t.contact_id"
     " JOIN ticket_classes tc ON tc.id = t.ticket_class_id"
 )
-# The attendee columns alone, for queries that join tickets from elsewhere (search.py).
-SELECT_COLUMNS = _SELECT.split(" FROM ", 1)[0]
 
 
 async def event_and_class(
@@ -372,6 +370,16 @@ ORDERS = {
     "name": "lower(coalesce(c.last_name, '')), lower(coalesce(c.first_name, '')), t.id",
 }
 
+# A listed attendee's columns, in the order presenter.present_listed reads them by position
+# (a page of 50 presented by column name spent a third of its time finding the names).
+LISTED = (
+    "t.id, t.status, t.ticket_class_id, tc.name, t.barcode, c.first_name, c.last_name, c.email,"
+    " t.payment_id, t.payment_method, t.checked_in_at, t.created_at, t.updated_at, t.answers"
+)
+_JOINED = (
+    " JOIN contacts c ON c.id = t.contact_id JOIN ticket_classes tc ON tc.id = t.ticket_class_id"
+)
+
 
 async def list_page(
     conn: Connection,
@@ -389,10 +397,12 @@ async def list_page(
     order: str = "created",
     count: bool = True,
 ) -> tuple[list[Row], int]:
-    """One page in creation order, and the total (counted unless the caller knows it).
+    """One page of :data:`LISTED` rows, and the total (counted unless the caller knows it).
 
-    The page walks the (event, created_at, id) index in order and stops after offset + limit
-    matches, joining contacts and classes only for the rows it returns.
+    In creation order, the page walks the (event, created_at, id) index in order and stops after
+    offset + limit matches. When no filter reads the contact, the tickets of the page are found
+    first and only those are joined to their contact and class: the rows the offset skips are
+    never joined (page 3 joined 150 rows for 50; page 100, 5,000 for 50).
     """
     args: list[Any] = [organization_id, event_id]
 
@@ -427,12 +437,15 @@ async def list_page(
         total = -1  # the caller does not need it (a dense search)
     if total is None:
         total = await conn.fetchval(f"SELECT count(*) FROM {count_from} WHERE {clause}", *args)
-    page_args = [*args, limit, offset]
-    rows = await conn.fetch(
-        f"{_SELECT} WHERE {clause} ORDER BY {ORDERS[order]}"
-        f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
-        *page_args,
-    )
+    window = f" ORDER BY {ORDERS[order]} LIMIT {arg(limit)} OFFSET {arg(offset)}"
+    if needs_contact or order == "name":
+        sql = f"SELECT {LISTED} FROM tickets t{_JOINED} WHERE {clause}{window}"
+    else:
+        sql = (
+            f"SELECT {LISTED} FROM (SELECT * FROM tickets t WHERE {clause}{window}) t{_JOINED}"
+            f" ORDER BY {ORDERS[order]}"
+        )
+    rows = await conn.fetch(sql, *args)
     return rows, int(total)
 
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from tessera.attendee.repository import ORDERS, SELECT_COLUMNS
+from tessera.attendee.repository import LISTED, ORDERS
 from tessera.db import Connection, Row
 
 # A search finds the matching contacts first (one pass over the organization's contacts, no
@@ -51,7 +51,8 @@ async def page_of_contacts(
     offset: int,
     order: str = "created",
 ) -> tuple[list[Row], int]:
-    """One page of the event's tickets held by ``contact_ids``, and their total."""
+    """One page of the event's tickets held by ``contact_ids`` (rows of ``LISTED``), and their
+    total."""
     if not contact_ids:
         return [], 0
     args: list[Any] = [organization_id, event_id, json.dumps(list(contact_ids))]
@@ -77,5 +78,5 @@ async def page_of_contacts(
     )
     total = await conn.fetchval(f"SELECT count(*){joined}", *args)
     window = f" LIMIT {arg(limit)} OFFSET {arg(offset)}"
-    rows = await conn.fetch(f"{SELECT_COLUMNS}{joined} ORDER BY {ORDERS[order]}{window}", *args)
+    rows = await conn.fetch(f"SELECT {LISTED}{joined} ORDER BY {ORDERS[order]}{window}", *args)
     return rows, int(total)

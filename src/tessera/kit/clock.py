@@ -32,11 +32,16 @@ def from_datetime(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+# ".000Z" to ".999Z": a page of attendees formats 150 timestamps, and looking the milliseconds
+# up measured a third of formatting them each time.
+_MILLIS = tuple(f".{millis:03d}Z" for millis in range(1000))
+
+
 def iso(micros: int | None) -> str | None:
     """``2026-05-26T12:00:00.000Z`` — the one timestamp format of the API."""
     if micros is None:
         return None
-    return _iso_seconds(micros // 1_000_000) + f".{micros % 1_000_000 // 1000:03d}Z"
+    return _iso_seconds(micros // 1_000_000) + _MILLIS[micros % 1_000_000 // 1000]
 
 
 @lru_cache(maxsize=4096)
