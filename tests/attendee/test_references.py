@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tessera.db import integrity
-from tests.support import ApiClient, Tenant
+from tests.support import ApiClient
 
 
 def broken(api: ApiClient) -> dict[str, int]:
