@@ -592,3 +592,28 @@ def test_a_retry_while_the_statement_waits_answers_409_at_once(
     assert later.headers["idempotent-replay"] == "true"
     assert later.content == answer.content
     assert api.count("tickets") == 1
+
+
+def test_a_webhook_endpoint_enabled_meanwhile_gets_the_events(
+    acme: Tenant, api: ApiClient, database_url: str
+) -> None:
+    """An organization without an enabled endpoint sends no outbox insert in the statement,
+    only the expectation that there is still none: an endpoint enabled between the read and
+    the statement makes it give way, and the transaction queues the events for it."""
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    created = acme.post(
+        "/api/v1/webhook-endpoints", {"url": "https://hooks.example.com/t", "enabled": False}
+    )
+    assert created.status_code == 201, created.text
+    endpoint_id = created.json()["data"]["id"]
+    with between_read_and_write(
+        api, database_url, "UPDATE webhook_endpoints SET enabled = true WHERE id = $1", endpoint_id
+    ) as made:
+        response = acme.post(path(event["id"]), body(ga["id"]), headers={"Idempotency-Key": "w"})
+    assert made
+    assert response.status_code == 201, response.text
+    # attendee.created and payment.succeeded, to the endpoint enabled meanwhile
+    assert api.count("outbox", "kind = 'webhook' AND ordering_key LIKE $1", f"{endpoint_id}/%") == 2
+    assert api.count("tickets") == 1
+    assert consistent(api)

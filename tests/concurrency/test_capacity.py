@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tessera.db import integrity
 from tests.concurrency.harness import (
     BookMonitor,
     Client,
@@ -32,7 +33,14 @@ def _error_code(response: httpx.Response) -> str | None:
 
 
 async def _final_books(cluster: Cluster, event_id: str) -> dict[str, Any]:
+    """The event's books after a race; and no reference the schema leaves to the code (no
+    foreign key: tessera.db.integrity) broken by it, anywhere in the database."""
     async with cluster.inspect() as db:
+        broken = {}
+        for name, sql in integrity.CHECKS.items():
+            if count := await db.fetchval(sql):
+                broken[name] = count
+        assert not broken, f"references broken by the race: {broken}"
         return await db.event_books(event_id)
 
 

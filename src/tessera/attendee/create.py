@@ -23,7 +23,7 @@ from tessera.payment import service as payment_service
 from tessera.payment.provider import MANUAL_METHODS, Charge, provider_for
 from tessera.question import repository as questions
 from tessera.question import service as question_service
-from tessera.webhook.emit import Item, emit
+from tessera.webhook.emit import Item, emit, expect_none_enabled
 
 CONFIRMATION_TOPIC = "attendee.confirmation"
 
@@ -188,8 +188,11 @@ async def create_attendees_in_one_statement(
             phone=given.phone,
             now=now,
         )
+    webhooks = bool(state["webhooks"])
+    if not webhooks:
+        await expect_none_enabled(conn, organization_id)
     return await _issue(
-        conn, organization_id, event_id, body, now, state, status, contact, [], answers
+        conn, organization_id, event_id, body, now, state, status, contact, [], answers, webhooks
     )
 
 
@@ -217,9 +220,12 @@ async def _issue(
     contact: Any,
     upgraded: list[Any],
     answers: str | None = None,
+    webhooks: bool = True,
 ) -> dict[str, Any]:
     """The payment, the tickets (upgraded and new), the confirmation email and the webhook
-    events, once the seats are taken and the contact is known; returns the response body.
+    events (unless ``webhooks`` is False: no enabled endpoint, and the caller made sure of it
+    with :func:`~tessera.webhook.emit.expect_none_enabled`), once the seats are taken and the
+    contact is known; returns the response body.
     ``found`` is the class (``name``, ``cost``, ``currency``); ``contact`` the contact as it
     now is (``id``, ``email``, ``first_name``, ``last_name``)."""
     class_id = body.ticket_class_id
@@ -322,7 +328,8 @@ async def _issue(
         ticket_ids = [t["id"] for t in sorted(issued, key=lambda t: (t["created_at"], t["id"]))]
         shown = {**payment, "updated_at": now, "customer_email": contact["email"]}
         items.append(("payment.succeeded", payment_id, payment_service.present(shown, ticket_ids)))
-    await emit(conn, organization_id, items, now)
+    if webhooks:
+        await emit(conn, organization_id, items, now)
     return {
         "data": attendees,
         "payment_id": payment["id"],

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from tessera.db import Connection, OneStatement, Row
+from tessera.webhook import emit as webhook_emit
 
 SEAT_STATUSES = frozenset({"valid", "checked_in"})
 
@@ -100,9 +101,11 @@ async def create_state(
     """What a Create Attendee sent as one statement decides from, in one read: the event
     (None: not found) with its seats, the class if it is an active class of that event, and the
     contact with that email, if any, with whether it holds invited tickets on the event and the
-    version of its row (``xmin``: every write of the row makes a new one)."""
+    version of its row (``xmin``: every write of the row makes a new one); and whether the
+    organization has an enabled webhook endpoint (``webhooks``)."""
     return await conn.fetchrow(
         "SELECT e.require_approval AS event_requires_approval, e.capacity, e.tickets_sold,"
+        f" {webhook_emit.ANY_ENABLED} AS webhooks,"
         " tc.id AS class_id, tc.name, tc.cost, tc.currency, tc.require_approval,"
         " tc.quantity_total, tc.quantity_sold,"
         " c.id AS contact_id, c.first_name, c.last_name, c.xmin::text AS contact_version,"

@@ -24,7 +24,11 @@ _UPSERT = (
     " updated_at = excluded.updated_at"
     f" RETURNING {COLUMNS}"
 )
-_INSERT_IF_ABSENT = f"{_INSERT} ON CONFLICT (organization_id, email) DO NOTHING RETURNING 1"
+# Inside a one-statement unit a contact that appeared since the read makes the insert fail on
+# the unique key, and the unit gives way (an integrity violation is stale, nothing written):
+# a plain insert, without ON CONFLICT's speculative insertion (its pre-check and the extra
+# WAL record that confirms it) on every create.
+_INSERT_EXPECTED = f"{_INSERT} RETURNING 1"
 
 
 def _insert_args(
@@ -75,10 +79,11 @@ async def expect_insert(
     now: int,
 ) -> dict[str, Any]:
     """In a one-statement unit: create the contact that was not there when read; if one with
-    this email appeared meanwhile, the unit is stale. Returns the contact as it will be."""
+    this email appeared meanwhile, the unit is stale (its unique key refuses the insert).
+    Returns the contact as it will be."""
     await conn.expect(
         1,
-        _INSERT_IF_ABSENT,
+        _INSERT_EXPECTED,
         *_insert_args(organization_id, new_id, email, first_name, last_name, phone, now),
     )
     return {

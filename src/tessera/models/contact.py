@@ -1,4 +1,4 @@
-from sqlalchemy import Column, ForeignKey, Index, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
 
 from tessera.models.base import Micros, metadata
 
@@ -6,7 +6,9 @@ contacts = Table(
     "contacts",
     metadata,
     Column("id", Text, primary_key=True),
-    Column("organization_id", Text, ForeignKey("organizations.id"), nullable=False),
+    # Not a foreign key: organizations are never deleted and every contact is made under the
+    # authenticated organization (tessera.db.integrity checks it; docs/performance.md).
+    Column("organization_id", Text, nullable=False),
     Column("email", Text, nullable=False),  # lower-cased and trimmed; the upsert key
     Column("first_name", Text, nullable=True),
     Column("last_name", Text, nullable=True),

@@ -6,9 +6,10 @@ payments = Table(
     "payments",
     metadata,
     Column("id", Text, primary_key=True),
-    Column("organization_id", Text, ForeignKey("organizations.id"), nullable=False),
-    Column("event_id", Text, ForeignKey("events.id"), nullable=False),
-    Column("ticket_class_id", Text, ForeignKey("ticket_classes.id"), nullable=False),
+    # As on tickets: only the contact is a foreign key (see models/ticket.py).
+    Column("organization_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("ticket_class_id", Text, nullable=False),
     Column("contact_id", Text, ForeignKey("contacts.id"), nullable=False),
     Column("status", Text, nullable=False),
     Column("method", Text, nullable=False),

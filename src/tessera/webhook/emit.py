@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from tessera.db import Connection
+from tessera.db import Connection, OneStatement
 from tessera.kit import clock, jsonutil
 from tessera.outbox import wake
 
@@ -69,3 +69,22 @@ async def emit(conn: Connection, organization_id: str, items: list[Item], now: i
         args += [event_type, object_id, jsonutil.dumps(body).decode()]
     await conn.defer(_sql(len(items)), *args)  # nothing reads the outbox rows it writes
     conn.after_commit(wake.queued)
+
+
+# Whether the organization has an enabled endpoint: read with what a one-statement create reads.
+ANY_ENABLED = (
+    "EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.organization_id = $1 AND w.enabled)"
+)
+
+
+async def expect_none_enabled(conn: OneStatement, organization_id: str) -> None:
+    """In a one-statement unit, in place of :func:`emit` when its read found no enabled
+    endpoint: still none when the statement runs, or the unit is stale (and the transaction
+    emits). Most organizations have no endpoint; without this, every create's statement would
+    carry an ``INSERT … SELECT`` into the outbox (the table and its three indexes opened and
+    locked, a sort) that writes nothing."""
+    await conn.expect(
+        0,
+        "SELECT 1 FROM webhook_endpoints WHERE organization_id = $1 AND enabled LIMIT 1",
+        organization_id,
+    )
