@@ -149,8 +149,6 @@ class RequestsInFlight:
 IN_FLIGHT = RequestsInFlight()
 
 
-
-
 class Edge:
     """What every request passes through; ``app`` is the router it hands requests on to."""
 

@@ -19,7 +19,6 @@ from tessera.kit.http import json_response
 from tessera.kit.pagination import PAGINATION_FIELDS
 
 
-
 def app_error_response(exc: AppError) -> Response:
     return json_response(exc.body(), exc.status, exc.headers)
 

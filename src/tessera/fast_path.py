@@ -29,7 +29,7 @@ import typing
 from collections.abc import Awaitable, Callable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, overload
 
 import orjson
 from fastapi import Request, Response, params
@@ -50,11 +50,18 @@ _MARK = "__fast_path__"
 _SEQUENCES = (list, tuple, set, frozenset, Sequence)
 
 
-def fast_path(endpoint: Endpoint | None = None, *, replays: bool = False) -> Any:
+E = TypeVar("E", bound=Endpoint)
+
+
+@overload
+def fast_path(endpoint: E) -> E: ...
+@overload
+def fast_path(*, replays: bool = False) -> Callable[[E], E]: ...
+def fast_path(endpoint: E | None = None, *, replays: bool = False) -> E | Callable[[E], E]:
     """Mark an endpoint to be served from the edge; ``replays``: it creates through the
     idempotency runner, so a stored outcome for the same body is answered unvalidated."""
 
-    def mark(function: Endpoint) -> Endpoint:
+    def mark(function: E) -> E:
         setattr(function, _MARK, "replays" if replays else "plain")
         return function
 
@@ -145,7 +152,7 @@ class HotRoutes:
     handed on to the router, as is everything with a mount prefix (``root_path``)."""
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
-        self._by_method: dict[str, list[tuple[APIRoute, Plan, list[Route]]]] = {}
+        self._by_method: dict[str, list[tuple[APIRoute, Plan, list[BaseRoute]]]] = {}
         for index, route in enumerate(routes):
             if isinstance(route, APIRoute) and getattr(route.endpoint, _MARK, None):
                 plan = plan_of(route)
@@ -259,7 +266,7 @@ def _query(name: str, annotation: Any, extras: tuple[Any, ...], default: Any, wh
         default = info.default
     required = default is inspect.Parameter.empty or default is PydanticUndefined
     # FastAPI validates a parameter against its type annotated with its Query(): so does this.
-    validated = Annotated[annotation, info] if info is not None else annotation
+    validated: Any = Annotated[annotation, info] if info is not None else annotation
     return _Query(
         name=name,
         alias=(info.alias if info is not None and info.alias else name),
