@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-from tessera.edge import IN_FLIGHT, EdgeMiddleware
+from tessera.edge import IN_FLIGHT, Edge
 from tests.support import ApiClient
 
 
@@ -21,7 +21,7 @@ def test_a_request_counts_while_it_is_served_and_not_after() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    edge = EdgeMiddleware(app, log_requests=False)
+    edge = Edge(app, log_requests=False)
 
     async def call(path: str, method: str = "GET", headers: Any = ()) -> int:
         sent: list[Any] = []

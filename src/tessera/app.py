@@ -1,4 +1,4 @@
-"""``create_app(settings)``: routers, middleware, error handlers and lifespan."""
+"""``create_app(settings)``: routers, the edge in front of them, and the lifespan."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from tessera import exception_handlers, fast_path, migrate, openapi
+from tessera import migrate, openapi
 from tessera.attendee.endpoints import router as attendees_router
 from tessera.attendee_io.endpoints import router as attendee_io_router
-from tessera.auth.middleware import AuthenticationMiddleware
 from tessera.config import Settings, get_settings
 from tessera.contact.endpoints import router as contacts_router
 from tessera.dashboard import install as install_dashboard
 from tessera.db import create_database
-from tessera.edge import IN_FLIGHT, EdgeMiddleware
+from tessera.edge import IN_FLIGHT, Edge, EdgeApp
 from tessera.event.endpoints import router as events_router
 from tessera.kit.clock import Clock, system_clock
 from tessera.metrics import exposition as metrics
@@ -66,7 +65,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         finally:
             await db.close()
 
-    app = FastAPI(
+    app = EdgeApp(
         title="Tessera",
         version="0.1.0",
         description=DESCRIPTION,
@@ -97,16 +96,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(ticket_page_router)
     app.include_router(public_router)  # /e/{eventId}: the public event page (SPEC §9)
     install_dashboard(app)  # /dashboard: the organizer pages (SPEC §8)
-    fast_path.install(app)
-
-    exception_handlers.install(app)
     openapi.install(app)
-    app.add_middleware(AuthenticationMiddleware, db=db, clock=clock)
     limiter = None
     if settings.rate_limit_per_minute > 0:
         limiter = RateLimiter(rate_limit_store(settings), settings.rate_limit_per_minute)
-    app.add_middleware(
-        EdgeMiddleware,
+    # Rate limit, body guards, API keys, hot routes, errors, request IDs, access log, metrics:
+    # one ASGI callable in front of the router (tessera.edge), instead of middlewares.
+    app.edge = Edge(
+        db=db,
+        clock=clock,
         log_requests=settings.access_log,
         limiter=limiter,
         metrics=record.enable() if settings.metrics else None,

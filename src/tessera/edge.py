@@ -1,11 +1,19 @@
-"""The ASGI middleware at the edge of every request.
+"""The edge: the one ASGI callable in front of the router, for every request.
 
-It gives each response an ``X-Request-Id``, writes one structured access-log line, applies the
-rate limit to ``/api/`` requests (``429`` with ``Retry-After``; ``RateLimit-*`` headers on every
-API response, errors included), and guards request bodies before any endpoint sees them: larger
-than 1 MiB → 413, a body that is not JSON on the API → 415, headers over 8 KiB each or 32 KiB
-together → 431. Pure ASGI (not
-``BaseHTTPMiddleware``): it costs microseconds per request.
+In order, before any endpoint sees a request: headers over 8 KiB each or 32 KiB together →
+431; the rate limit on ``/api/`` (429 with ``Retry-After``; ``RateLimit-*`` headers on every API
+response, errors included); NUL characters in the path or query → 404/400; the body read whole
+and guarded (over 1 MiB → 413, not JSON on the API → 415); then the API key of every
+``/api/v1`` request (401; tessera.auth.request). The request is then served: a hot route
+(tessera.fast_path) straight from here, found by method and path; anything else by FastAPI's
+router. Whatever the route raised is answered here (tessera.exception_handlers; anything
+unexpected is a JSON 500), and every answer, served or refused, leaves with an
+``X-Request-Id``, the security headers and the rate-limit headers, one structured access-log
+line and its metrics.
+
+It is the whole middleware stack (:class:`EdgeApp`): no Starlette middleware wraps ``send``
+around it, and it wraps ``send`` once, only for the router's responses; its own answers and the
+hot routes' carry their headers from the start.
 """
 
 from __future__ import annotations
@@ -16,8 +24,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fastapi import FastAPI, Response
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from starlette.routing import Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tessera.auth.request import API_PREFIX, authenticate
+from tessera.db import Database
 from tessera.errors import (
     AppError,
     BadRequest,
@@ -27,7 +40,11 @@ from tessera.errors import (
     RateLimited,
     UnsupportedMediaType,
 )
+from tessera.exception_handlers import INTERNAL_ERROR, error_response
+from tessera.fast_path import HotRoutes
 from tessera.kit import ids
+from tessera.kit.clock import Clock, system_clock
+from tessera.kit.http import json_response
 from tessera.kit.jsonutil import dumps
 from tessera.metrics.record import Recorder, route_template
 from tessera.ratelimit.policy import RateLimiter
@@ -47,8 +64,6 @@ _CSV_TYPES = frozenset(
 
 access_log = logging.getLogger("tessera.access")
 error_log = logging.getLogger("tessera.errors")
-# Never a stack trace or an exception message in the body.
-INTERNAL_ERROR = {"error": "Internal server error", "code": "internal_error"}
 
 # Baseline headers for responses that set none of their own: no content sniffing anywhere, and
 # HTML (the /docs page; the ticket page sets stricter ones) is never framed and never leaks its
@@ -89,27 +104,6 @@ def _too_large_csv() -> PayloadTooLarge:
 
 def _unsupported_csv() -> UnsupportedMediaType:
     return UnsupportedMediaType("Content-Type must be text/csv")
-
-
-def _error_message(
-    status: int,
-    payload: dict[str, Any],
-    request_id: bytes,
-    extra: list[tuple[bytes, bytes]] | None = None,
-) -> tuple[Message, Message]:
-    body = dumps(payload)
-    start: Message = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", request_id),
-            NOSNIFF,
-            *(extra or []),
-        ],
-    }
-    return start, {"type": "http.response.body", "body": body}
 
 
 def _refuse_huge_headers(scope: Scope) -> None:
@@ -156,38 +150,60 @@ class RequestsInFlight:
 IN_FLIGHT = RequestsInFlight()
 
 
-class EdgeMiddleware:
+class Edge:
+    """What every request passes through; ``app`` is the router it hands requests on to."""
+
     def __init__(
         self,
-        app: ASGIApp,
+        app: ASGIApp | None = None,
         *,
+        db: Database | None = None,  # None: no API keys asked (tests of the edge alone)
+        clock: Clock = system_clock,
         log_requests: bool = True,
         limiter: RateLimiter | None = None,
         metrics: Recorder | None = None,
+        routes: HotRoutes | None = None,
     ) -> None:
         self.app = app
+        self.db = db
+        self.clock = clock
         self.log_requests = log_requests
         self.limiter = limiter
         self.metrics = metrics  # None: metrics off, and this costs one test per request
+        self.routes = routes
+
+    def serving(self, router: Router) -> Edge:
+        """This edge in front of ``router``, its marked routes served from here. FastAPI's
+        own exit stack (it closes uploaded files) is the one layer kept around the router."""
+        self.app = AsyncExitStackMiddleware(router)
+        self.routes = HotRoutes(router.routes)
+        return self
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None, "an edge serves in front of a router"
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = dict(scope["headers"])
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = (incoming if _VALID_REQUEST_ID.match(incoming) else ids.request_id()).encode()
-        status_holder = [500]
-        started_response = False
-        is_api = scope["path"].startswith("/api/")
+        incoming = b""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value
+        request_id = (
+            incoming
+            if _VALID_REQUEST_ID.match(incoming.decode("latin-1"))
+            else ids.request_id().encode()
+        )
         added: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id)]
+        status = 500
+        response_started = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal started_response
+        async def send_with_headers(message: Message) -> None:
+            # The router's responses only: everything else is answered below, headers included.
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                started_response = True
-                status_holder[0] = message["status"]
+                response_started = True
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 message["headers"] = [*headers, *_security_headers(headers), *added]
             await send(message)
@@ -195,96 +211,66 @@ class EdgeMiddleware:
         IN_FLIGHT.count += 1
         IN_FLIGHT.last_seen = started
         try:
-            _refuse_huge_headers(scope)
-            if is_api and self.limiter is not None:
-                decision = await self.limiter.decide(scope)
-                added.extend(decision.headers())
-                if not decision.allowed:
-                    raise RateLimited()
-            _refuse_nul(scope)
-            if scope["method"] in _BODY_METHODS and is_api:
-                if _CSV_UPLOAD.match(scope["path"]):
-                    receive = await self._guarded_body(
-                        headers, receive, MAX_CSV_BODY, _is_csv, _too_large_csv, _unsupported_csv
-                    )
-                else:
-                    receive = await self._guarded_body(headers, receive)
-        except AppError as exc:
-            start, body = _error_message(exc.status, exc.body(), request_id, added[1:])
-            status_holder[0] = exc.status
-            await send(start)
-            await send(body)
-        else:
+            response: Response | None = None
             try:
-                await self.app(scope, receive, send_with_id)
-            except Exception:
-                # Answered here rather than by Starlette's outermost error middleware, which sits
-                # outside this one: the 500 must carry X-Request-Id like every other response.
-                if started_response:
+                receive = await self._admit(scope, receive, added)
+                plan = self.routes.find(scope) if self.routes is not None else None
+                if plan is not None:
+                    response = await plan.respond(scope, receive)
+                else:
+                    await self.app(scope, receive, send_with_headers)
+            except Exception as exc:
+                if response_started:
                     raise
-                error_log.exception(
-                    "unhandled error on %s %s (request %s)",
-                    scope["method"],
-                    scope["path"],
-                    request_id.decode(),
-                )
-                start, body = _error_message(500, INTERNAL_ERROR, request_id, added[1:])
-                status_holder[0] = 500
-                await send(start)
-                await send(body)
+                response = error_response(exc)
+                if response is None:
+                    error_log.exception(
+                        "unhandled error on %s %s (request %s)",
+                        scope["method"],
+                        scope["path"],
+                        request_id.decode(),
+                    )
+                    response = json_response(INTERNAL_ERROR, 500)
+            if response is not None:
+                status = response.status_code
+                headers = response.raw_headers
+                headers += [*_security_headers(headers), *added]
+                await response(scope, receive, send)
         finally:
             IN_FLIGHT.count -= 1
             IN_FLIGHT.last_seen = time.perf_counter()
             if self.log_requests:
-                self._log(scope, status_holder[0], started, request_id)
+                self._log(scope, status, started, request_id)
             if self.metrics is not None:
                 self.metrics.request(
-                    scope["method"],
-                    route_template(scope),
-                    status_holder[0],
-                    time.perf_counter() - started,
+                    scope["method"], route_template(scope), status, time.perf_counter() - started
                 )
 
-    async def _guarded_body(
-        self,
-        headers: dict[bytes, bytes],
-        receive: Receive,
-        limit: int = MAX_BODY,
-        accepts: Callable[[str], bool] = _is_json,
-        too_large: Callable[[], AppError] = PayloadTooLarge,
-        unsupported: Callable[[], AppError] = UnsupportedMediaType,
+    async def _admit(
+        self, scope: Scope, receive: Receive, added: list[tuple[bytes, bytes]]
     ) -> Receive:
-        """Read the whole body (≤ ``limit``) up front and hand it on unchanged."""
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise too_large()
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise too_large()
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if body.strip() and not accepts(content_type):
-            raise unsupported()
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        return replay
+        """The checks before routing, in their documented order; raises the refusal. Returns
+        the request's ``receive``, its body read and guarded when it has one."""
+        _refuse_huge_headers(scope)
+        path: str = scope["path"]
+        is_api = path.startswith("/api/")
+        if is_api and self.limiter is not None:
+            decision = await self.limiter.decide(scope)
+            added.extend(decision.headers())
+            if not decision.allowed:
+                raise RateLimited()
+        _refuse_nul(scope)
+        if is_api and scope["method"] in _BODY_METHODS:
+            headers = dict(scope["headers"])
+            if _CSV_UPLOAD.match(path):
+                receive = await _guarded_body(
+                    headers, receive, MAX_CSV_BODY, _is_csv, _too_large_csv, _unsupported_csv
+                )
+            else:
+                receive = await _guarded_body(headers, receive)
+        if self.db is not None and path.startswith(API_PREFIX):
+            await authenticate(scope, self.db, self.clock)
+        return receive
 
     def _log(self, scope: Scope, status: int, started: float, request_id: bytes) -> None:
         record: dict[str, Any] = {
@@ -298,3 +284,54 @@ class EdgeMiddleware:
         if client:
             record["client"] = client[0]
         access_log.info(dumps(record).decode())
+
+
+async def _guarded_body(
+    headers: dict[bytes, bytes],
+    receive: Receive,
+    limit: int = MAX_BODY,
+    accepts: Callable[[str], bool] = _is_json,
+    too_large: Callable[[], AppError] = PayloadTooLarge,
+    unsupported: Callable[[], AppError] = UnsupportedMediaType,
+) -> Receive:
+    """Read the whole body (≤ ``limit``) up front and hand it on unchanged."""
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large()
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large()
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
+    if body.strip() and not accepts(content_type):
+        raise unsupported()
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class EdgeApp(FastAPI):
+    """FastAPI with :class:`Edge` as its whole middleware stack, in place of Starlette's error
+    middlewares and any added ones: set ``edge`` before the first request."""
+
+    edge: Edge | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return (self.edge or Edge()).serving(self.router)

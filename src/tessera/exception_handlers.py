@@ -1,13 +1,16 @@
-"""The one place that turns errors into HTTP responses of the documented shape."""
+"""The one place that turns errors into HTTP responses of the documented shape.
+
+The edge (tessera.edge) asks :func:`error_response` for whatever an endpoint, a dependency, the
+router (404, 405) or its own guards raised: Starlette's exception middlewares are not in the
+stack, so this is the only mapping there is."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -15,16 +18,9 @@ from tessera.errors import AppError
 from tessera.kit.http import json_response
 from tessera.kit.pagination import PAGINATION_FIELDS
 
-log = logging.getLogger("tessera.errors")
-
 
 def app_error_response(exc: AppError) -> Response:
     return json_response(exc.body(), exc.status, exc.headers)
-
-
-async def _app_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
-    return app_error_response(exc)
 
 
 # Pydantic puts the name of the union member it tried into ``loc`` (``"str"``,
@@ -96,8 +92,7 @@ def _malformed_json() -> Response:
     )
 
 
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
+def _validation_error(exc: RequestValidationError) -> Response:
     errors = list(exc.errors())
     if any(error["type"] == "json_invalid" for error in errors):
         return _malformed_json()
@@ -140,8 +135,7 @@ _FASTAPI_UNPARSEABLE = "There was an error parsing the body"
 _HTTP_CODES = {404: ("Not found", "not_found"), 405: ("Method not allowed", "method_not_allowed")}
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
+def _http_error(exc: StarletteHTTPException) -> Response:
     if exc.status_code == 400 and exc.detail == _FASTAPI_UNPARSEABLE:
         # JSON that parses as far as the decoder is concerned but not as far as Python goes: an
         # integer of 5,000 digits, nesting deeper than the recursion limit.
@@ -150,13 +144,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": message, "code": code}, exc.status_code, exc.headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return json_response({"error": "Internal server error", "code": "internal_error"}, 500)
+INTERNAL_ERROR = {"error": "Internal server error", "code": "internal_error"}
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+def error_response(exc: Exception) -> Response | None:
+    """The documented answer to ``exc``; None for an unexpected error, which the edge logs and
+    answers with :data:`INTERNAL_ERROR` (never a stack trace or a message in the body)."""
+    if isinstance(exc, AppError):
+        return app_error_response(exc)
+    if isinstance(exc, RequestValidationError):
+        return _validation_error(exc)
+    if isinstance(exc, StarletteHTTPException):
+        return _http_error(exc)
+    return None

@@ -32,7 +32,7 @@ WriteAttendees = Annotated[Principal, Depends(require("attendees", "write"))]
 
 
 @router.post("/attendees", status_code=201, response_model=AttendeesCreated)
-@fast_path
+@fast_path(replays=True)
 async def create_attendees(
     event_id: str, body: AttendeeCreate, request: Request, principal: WriteAttendees
 ) -> Response:

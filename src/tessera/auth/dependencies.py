@@ -1,6 +1,6 @@
 """FastAPI dependencies that check one scope per endpoint.
 
-The caller was authenticated by :class:`tessera.auth.middleware.AuthenticationMiddleware`
+The caller was authenticated by the edge (:func:`tessera.auth.request.authenticate`)
 before routing; these read the principal it left in the request state.
 """
 

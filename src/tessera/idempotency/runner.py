@@ -24,12 +24,13 @@ from fastapi import Request, Response
 from tessera.auth.service import Principal
 from tessera.db import Connection, Database, OneStatement, Stale
 from tessera.errors import AppError, BadRequest, Conflict, Unprocessable
-from tessera.fast_path import PARSED_BODY
 from tessera.idempotency import store
 from tessera.kit import jsonutil
 from tessera.kit.http import JSON, json_response
 
 HEADER = "idempotency-key"
+PARSED_BODY = "parsed_json_body"  # request.state: the decoded body, for the fingerprint
+_FINGERPRINT = "idempotency_fingerprint"  # request.state: computed once a request
 STORED_ERROR_STATUSES = frozenset({404, 409, 422})
 _REPLAYED_HEADERS = ("content-type", "location")
 
@@ -111,6 +112,35 @@ async def _parsed_body(request: Request) -> Any:
     return jsonutil.loads(raw) if raw.strip() else None
 
 
+def _fingerprint(request: Request, body: Any) -> str:
+    found: str | None = getattr(request.state, _FINGERPRINT, None)
+    if found is None:
+        found = jsonutil.fingerprint(request.method, request.url.path, body)
+        setattr(request.state, _FINGERPRINT, found)
+    return found
+
+
+def stored_replay(request: Request, body: Any) -> Response | None:
+    """The stored outcome, if the edge's lookup found one for this request's key that answered
+    the very same request: then the body need not be validated again (it was, the first time;
+    a stored outcome exists only for a validated request). Anything else, None: a missing or
+    malformed key, no outcome yet, or another request's outcome (whose 422 comes after
+    validation, as it always did)."""
+    prefetch = getattr(request.state, "idempotency_prefetch", None)
+    if prefetch is None or prefetch[1] is None:
+        return None
+    try:
+        key = idempotency_key(request)
+    except AppError:
+        return None
+    if key != prefetch[0]:
+        return None
+    stored = prefetch[1]
+    if stored["fingerprint"] != _fingerprint(request, body):
+        return None
+    return _replay(stored, stored["fingerprint"])
+
+
 async def run(
     request: Request,
     principal: Principal,
@@ -140,9 +170,7 @@ async def run(
         outcome = await db.run(work)
         return json_response(outcome.payload, outcome.status, outcome.headers)
 
-    fingerprint = jsonutil.fingerprint(
-        request.method, request.url.path, await _parsed_body(request)
-    )
+    fingerprint = _fingerprint(request, await _parsed_body(request))
     prefetch = getattr(request.state, "idempotency_prefetch", None)
     return await execute(
         db,
