@@ -179,3 +179,38 @@ def test_query_parameters_read_as_fastapi_reads_them() -> None:
             assert (fast.status_code, fast.json()) == (slow.status_code, slow.json()), query
         assert client.get("/fast?tags=a&tags=b").json()["tags"] == ["a", "b"]
         assert client.get("/fast?tags=a").json()["colors"] == ["red"]
+
+
+def test_a_replay_of_the_same_body_is_answered_without_validating_it(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry whose Idempotency-Key already answered the very same body gets the stored
+    outcome before the body is validated again (it was validated the first time); a different
+    body under that key is validated, and then refused as the reuse it is."""
+    import tessera.fast_path as fast_path_module
+
+    validated: list[Any] = []
+    validate = fast_path_module._validated_body
+
+    def counting(decoded: Any, model: Any) -> Any:
+        validated.append(decoded)
+        return validate(decoded, model)
+
+    monkeypatch.setattr(fast_path_module, "_validated_body", counting)
+    acme = api.tenant()
+    event = acme.make_event()
+    ticket_class = acme.general_admission(event["id"])
+    path = f"/api/v1/events/{event['id']}/attendees"
+    body = {"ticket_class_id": ticket_class["id"], "contact": {"email": "ada@example.com"}}
+    key = {"Idempotency-Key": "replay-skips-validation"}
+
+    first = acme.post(path, body, headers=key)
+    assert first.status_code == 201 and len(validated) == 1
+    again = acme.post(path, body, headers=key)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert len(validated) == 1  # the stored outcome, unvalidated
+
+    other = {**body, "contact": {"email": "grace@example.com"}}
+    refused = acme.post(path, other, headers=key)
+    assert refused.status_code == 422 and len(validated) == 2
+    assert refused.json()["code"] == "idempotency_key_reused"
