@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Response
-from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from starlette.routing import Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -173,9 +172,8 @@ class Edge:
         self.routes = routes
 
     def serving(self, router: Router) -> Edge:
-        """This edge in front of ``router``, its marked routes served from here. FastAPI's
-        own exit stack (it closes uploaded files) is the one layer kept around the router."""
-        self.app = AsyncExitStackMiddleware(router)
+        """This edge in front of ``router``, its marked routes served from here."""
+        self.app = router
         self.routes = HotRoutes(router.routes)
         return self
 

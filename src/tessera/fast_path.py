@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 import types
 import typing
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, overload
@@ -35,16 +34,15 @@ from typing import Annotated, Any, TypeVar, overload
 import orjson
 from fastapi import Request, Response, params
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
-from starlette.routing import BaseRoute, Mount, compile_path
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope
 
 from tessera.auth.dependencies import authorize
 from tessera.idempotency import runner
-from tessera.metrics.record import ROUTE_TEMPLATE
 
 Endpoint = Callable[..., Awaitable[Response]]
 PARSED_BODY = runner.PARSED_BODY
@@ -151,89 +149,51 @@ class HotRoutes:
 
     A marked route answers only what the router would have given it: a request whose path an
     earlier route also matches (``/attendees/export`` before ``/attendees/{attendee_id}``) is
-    handed on to the router, as is everything with a mount prefix (``root_path``). Routes are
-    read through FastAPI's public :func:`~fastapi.routing.iter_route_contexts`, which sees
-    through included routers: each route with the path it is served at."""
+    handed on to the router, as is everything with a mount prefix (``root_path``)."""
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
-        self._by_method: dict[str, list[_Hot]] = {}
-        seen: list[_Served] = []
-        for context in iter_route_contexts(routes):
-            route, path = context.original_route, context.path
-            if isinstance(route, Mount) or not path:
-                served = _Served(path, None, None)  # a prefix (or nothing) the router decides
-            else:
-                served = _Served(path, compile_path(path)[0], context.methods)
+        self._by_method: dict[str, list[tuple[APIRoute, Plan, list[BaseRoute]]]] = {}
+        for index, route in enumerate(routes):
             if isinstance(route, APIRoute) and getattr(route.endpoint, _MARK, None):
-                assert path and served.pattern is not None
-                earlier = tuple(r for r in seen if r.may_shadow(path))
-                hot = _Hot(route, plan_of(route, path), served.pattern, path, earlier)
-                for method in route.methods or ():
-                    self._by_method.setdefault(method, []).append(hot)
-            seen.append(served)
+                plan = plan_of(route)
+                earlier = [r for r in routes[:index] if _may_shadow(r, route)]
+                for method in route.methods:
+                    self._by_method.setdefault(method, []).append((route, plan, earlier))
 
     def find(self, scope: Scope) -> Plan | None:
         """The plan serving this request, its path parameters and route put in the scope."""
-        method: str = scope["method"]
-        candidates = self._by_method.get(method)
+        candidates = self._by_method.get(scope["method"])
         if not candidates or scope.get("root_path"):
             return None
-        path: str = scope["path"]
-        for hot in candidates:
-            match = hot.pattern.match(path)
+        path = scope["path"]
+        for route, plan, earlier in candidates:
+            match = route.path_regex.match(path)
             if match is None:
                 continue
-            if any(r.matches(method, path) for r in hot.earlier):
+            if any(r.matches(scope)[0] is Match.FULL for r in earlier):
                 return None
             scope["path_params"] = match.groupdict()
-            scope["route"] = hot.route
-            scope["endpoint"] = hot.route.endpoint
-            scope[ROUTE_TEMPLATE] = hot.template
-            return hot.plan
+            scope["route"] = route
+            scope["endpoint"] = route.endpoint
+            return plan
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Served:
-    """A route as the router tries it: the path it is served at, and its methods."""
-
-    path: str | None
-    pattern: re.Pattern[str] | None
-    methods: Collection[str] | None
-
-    def may_shadow(self, path: str) -> bool:
-        """Whether this route could match some request that ``path`` matches: their literal
-        segments agree wherever both are literal. A mount shadows the paths under it; anything
-        without a path, every path."""
-        if self.path is None:
-            return True
-        if self.pattern is None:
-            return path.startswith(self.path.rstrip("/") + "/")
-        mine, theirs = path.split("/"), self.path.split("/")
-        if len(mine) != len(theirs):
-            return False
-        return all(a == b or "{" in a or "{" in b for a, b in zip(mine, theirs, strict=True))
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.pattern is None:
-            return True  # unknown to this table: the router decides
-        return self.pattern.match(path) is not None and (not self.methods or method in self.methods)
+def _may_shadow(earlier: BaseRoute, route: APIRoute) -> bool:
+    """Whether an earlier route could match some path the marked one matches (its literal
+    segments agree with the marked template's wherever both are literal)."""
+    if not isinstance(earlier, Route):
+        return True  # a mount or anything else: ask it on every match
+    mine, theirs = route.path.split("/"), earlier.path.split("/")
+    if len(mine) != len(theirs):
+        return False
+    return all(a == b or "{" in a or "{" in b for a, b in zip(mine, theirs, strict=True))
 
 
-@dataclass(frozen=True, slots=True)
-class _Hot:
-    route: APIRoute
-    plan: Plan
-    pattern: re.Pattern[str]
-    template: str
-    earlier: tuple[_Served, ...]
-
-
-def plan_of(route: APIRoute, path: str) -> Plan:
-    """The plan of ``route``, served at ``path`` (its own, under its routers' prefixes)."""
+def plan_of(route: APIRoute) -> Plan:
     endpoint = route.endpoint
-    where = f"{sorted(route.methods or ())} {path}"
-    path_names = set(compile_path(path)[2])
+    where = f"{sorted(route.methods)} {route.path}"
+    path_names = set(route.param_convertors)
     request_name = None
     scopes: list[tuple[str, str, str]] = []
     calls: list[tuple[str, Callable[..., Any], tuple[_Query, ...]]] = []

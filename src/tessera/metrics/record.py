@@ -6,12 +6,9 @@ Every metric and its labels are documented in docs/operations.md; a label never 
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Any
 
-from fastapi.routing import iter_route_contexts
-from starlette.routing import Mount, compile_path
+from starlette.routing import Match
 from starlette.types import Scope
 
 from tessera.db import Connection
@@ -76,41 +73,24 @@ class Recorder:
         children[1].observe(seconds)
 
 
-ROUTE_TEMPLATE = "tessera.route_template"  # scope: the path a hot route is served at (edge)
-
-
 def route_template(scope: Scope) -> str:
     """The route template of a request: the one the router matched, or, for a request answered
     before routing (401 from authentication, 429, 413), the one it would have matched. An
     unknown path is :data:`UNMATCHED`, never itself."""
-    served: str | None = scope.get(ROUTE_TEMPLATE)  # a hot route, served by the edge
-    if served is not None:
-        return served
-    # FastAPI leaves the route as declared in its router in the scope, without the prefixes
-    # it was included under: the template is the path of the route context that matches.
-    routes = getattr(getattr(scope.get("app"), "router", None), "routes", ())
-    method, path = scope["method"], scope["path"]
+    route = scope.get("route")
+    if route is not None:
+        path: str = route.path
+        return path
+    router = getattr(scope.get("app"), "router", None)
     partial = UNMATCHED
-    for context in iter_route_contexts(routes):
-        template = context.path
-        if not template:
-            continue
-        if isinstance(context.original_route, Mount):
-            if path.startswith(template.rstrip("/") + "/"):
-                return template
-            continue
-        if _pattern(template).match(path) is None:
-            continue
-        if not context.methods or method in context.methods:
-            return template
-        if partial is UNMATCHED:
-            partial = template  # the path exists, the method does not (405)
+    for candidate in getattr(router, "routes", ()):
+        match, _ = candidate.matches(scope)
+        if match is Match.FULL:
+            found: str = candidate.path
+            return found
+        if match is Match.PARTIAL and partial is UNMATCHED:
+            partial = candidate.path  # the path exists, the method does not (405)
     return partial
-
-
-@functools.cache
-def _pattern(template: str) -> re.Pattern[str]:
-    return compile_path(template)[0]
 
 
 RECORDER: Recorder | None = None
