@@ -81,28 +81,25 @@ def test_delivery_runs_before_the_public_rush_and_after_the_create() -> None:
     )
 
 
-def test_an_unknown_scenario_name_is_refused() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--only", "creat"],
+def _smoke_run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", *arguments],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=ROOT,
         check=False,
     )
+
+
+def test_an_unknown_scenario_name_is_refused() -> None:
+    out = _smoke_run("--only", "creat")
     assert out.returncode == 2
     assert "--only: no scenario creat" in out.stderr
 
 
 def test_an_unknown_server_is_refused() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--server", "uvicorn,gunicorn"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        check=False,
-    )
+    out = _smoke_run("--server", "uvicorn,gunicorn")
     assert out.returncode == 2
     assert "--server: no server gunicorn" in out.stderr
 
