@@ -63,25 +63,31 @@ def sqlite_ceiling(setup: Setup) -> list[Result]:
 
 def sqlite_replay_ceiling(setup: Setup) -> list[Result]:
     """The idempotent replay's ceiling: the bare server answering keyed creates whose outcome
-    is stored, by the lookup Tessera's replay sends, under the replay scenario's load."""
+    is stored, by the lookup Tessera's replay sends, under the replay scenario's load; then the
+    same replay as an ASGI app under uvicorn, to show what the server itself takes of it."""
     profile, workdir, pop = setup.profile, setup.workdir, setup.population
     with running(setup.servers()) as servers:  # the outcomes to replay, stored by Tessera
         stored = store_replays(servers.ports[0], setup.secret, pop, 64)
-    log(
-        "-- sqlite replay-ceiling: HTTP parsing, the stored outcome's lookup and the"
-        f" fingerprint, nothing else; 1 process, {profile.connections} connections,"
-        f" {profile.duration}s"
-    )
     path = setup.url.removeprefix("sqlite:///")
-    command = [sys.executable, str(HERE / "ceiling.py"), "--replay", path]
-    with running(Servers(setup.env, workdir, 1, False, command=command)) as servers:
-        scripts = [replay_script(setup.secret, pop.hot_event_id, stored)]
-        result = measure_load(setup, "replay-ceiling", servers, scripts, uuid.uuid4().hex[:6])
-        result.statements_per_request = 1.0
-        result.rss_mb = servers.rss_mb()
-    log_served(result, SQLITE_REPLAY, server="the ceiling", show_rss=False)
-    log_shares(setup, "replay", result, "Tessera's replay", "the bare replay's")
-    return [result]
+    results = []
+    for name, what, whose, flags in (
+        ("replay-ceiling", "HTTP parsing", "the bare replay's", []),
+        ("replay-asgi-ceiling", "uvicorn and one ASGI call", "the ASGI replay's", ["--asgi"]),
+    ):
+        log(
+            f"-- sqlite {name}: {what}, the stored outcome's lookup and the fingerprint,"
+            f" nothing else; 1 process, {profile.connections} connections, {profile.duration}s"
+        )
+        command = [sys.executable, str(HERE / "ceiling.py"), "--replay", path, *flags]
+        with running(Servers(setup.env, workdir, 1, False, command=command)) as servers:
+            scripts = [replay_script(setup.secret, pop.hot_event_id, stored)]
+            result = measure_load(setup, name, servers, scripts, uuid.uuid4().hex[:6])
+            result.statements_per_request = 1.0
+            result.rss_mb = servers.rss_mb()
+        log_served(result, SQLITE_REPLAY, server="the ceiling", show_rss=False)
+        log_shares(setup, "replay", result, "Tessera's replay", whose)
+        results.append(result)
+    return results
 
 
 def log_shares(setup: Setup, scenario: str, bound: Result, what: str, whose: str) -> None:

@@ -21,6 +21,12 @@ write, marked ``idempotent-replay: true``.
 
     python bench/ceiling.py --replay PATH --port PORT
 
+With ``--asgi`` as well, the same replay is an ASGI app under uvicorn, run with the options
+``tessera serve`` runs it with (one write per response, uvloop): what any ASGI app on this
+server pays before its own first line, and so the most Tessera's replay could reach on it.
+
+    python bench/ceiling.py --replay PATH --asgi --port PORT
+
 Any GET is answered ``200 {}`` (the harness's readiness probe).
 """
 
@@ -172,6 +178,48 @@ def serve_replays(path: str, port: int) -> None:
         raw.close()
 
 
+def serve_replays_asgi(path: str, port: int) -> None:
+    import uvicorn
+
+    from tessera.serve.worker import server_options
+
+    raw = open_sqlite(path)
+    replay = replayer(raw)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        answer = replay(scope["path"].encode(), dict(scope["headers"]), body)
+        head, content = answer.split(b"\r\n\r\n", 1)
+        status_line, *lines = head.split(b"\r\n")
+        headers = [tuple(line.split(b": ", 1)) for line in lines]
+        headers = [h for h in headers if h[0] not in (b"date", b"server", b"content-length")]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": int(status_line.split()[1]),
+                "headers": headers,
+            }
+        )
+        await send({"type": "http.response.body", "body": content})
+
+    options = {**server_options(), "factory": False}
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, **options)
+    finally:
+        raw.close()
+
+
 def serve(path: str, steps: list[floor.Step], response: bytes, port: int) -> None:
     raw = open_sqlite(path)
     checkpointer = Checkpointer(path)
@@ -210,10 +258,11 @@ def main() -> int:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--steps", type=Path, help="the create ceiling: what it replays")
     what.add_argument("--replay", metavar="DATABASE", help="the replay ceiling: its SQLite file")
+    parser.add_argument("--asgi", action="store_true", help="the replay as an app under uvicorn")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     if args.replay:
-        serve_replays(args.replay, args.port)
+        (serve_replays_asgi if args.asgi else serve_replays)(args.replay, args.port)
         return 0
     loaded: dict[str, Any] = pickle.loads(args.steps.read_bytes())
     serve(loaded["path"], loaded["steps"], loaded["response"], args.port)

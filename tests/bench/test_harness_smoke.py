@@ -43,6 +43,7 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
         *MODULE_SCENARIOS,
         "create-ceiling",
         "replay-ceiling",
+        "replay-asgi-ceiling",
         "create-floor",
         "create-floor-unique-indexes-only",
     }
@@ -65,6 +66,10 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
     assert bare_replay["requests"] > 0 and bare_replay["non_2xx"] == 0, bare_replay
     assert bare_replay["statements_per_request"] == 1.0
     assert "Tessera's replay:" in stdout and "of the bare replay's req/s" in stdout
+    # the same replay as one ASGI call under uvicorn: what the server takes before Tessera's code
+    asgi_replay = next(r for r in results if r["scenario"] == "replay-asgi-ceiling")
+    assert asgi_replay["requests"] > 0 and asgi_replay["non_2xx"] == 0, asgi_replay
+    assert "of the ASGI replay's req/s" in stdout
     floors = {r["scenario"]: r for r in results if r["scenario"].startswith("create-floor")}
     assert set(floors) == {"create-floor", "create-floor-unique-indexes-only"}
     for result in floors.values():  # the create's own statements, replayed
