@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -31,7 +30,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tessera.auth.request import API_PREFIX, authenticate
 from tessera.db import Database
 from tessera.errors import (
-    AppError,
     BadRequest,
     HeadersTooLarge,
     NotFound,
@@ -83,26 +81,10 @@ def _security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
     return missing
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
+def _is_json(media: str) -> bool:
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
-
-
-def _is_csv(content_type: str) -> bool:
-    return content_type.split(";", 1)[0].strip().lower() in _CSV_TYPES
-
-
-def _too_large_csv() -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"An import file is at most 5 MiB ({MAX_CSV_BODY:,} bytes); split it into several files",
-        details={"limit_bytes": MAX_CSV_BODY},
-    )
-
-
-def _unsupported_csv() -> UnsupportedMediaType:
-    return UnsupportedMediaType("Content-Type must be text/csv")
 
 
 def _refuse_huge_headers(scope: Scope) -> None:
@@ -259,13 +241,8 @@ class Edge:
                 raise RateLimited()
         _refuse_nul(scope)
         if is_api and scope["method"] in _BODY_METHODS:
-            headers = dict(scope["headers"])
-            if _CSV_UPLOAD.match(path):
-                receive = await _guarded_body(
-                    headers, receive, MAX_CSV_BODY, _is_csv, _too_large_csv, _unsupported_csv
-                )
-            else:
-                receive = await _guarded_body(headers, receive)
+            csv = _CSV_UPLOAD.match(path) is not None
+            receive = await _guarded_body(dict(scope["headers"]), receive, csv)
         if self.db is not None and path.startswith(API_PREFIX):
             await authenticate(scope, self.db, self.clock)
         return receive
@@ -284,18 +261,21 @@ class Edge:
         access_log.info(dumps(record).decode())
 
 
-async def _guarded_body(
-    headers: dict[bytes, bytes],
-    receive: Receive,
-    limit: int = MAX_BODY,
-    accepts: Callable[[str], bool] = _is_json,
-    too_large: Callable[[], AppError] = PayloadTooLarge,
-    unsupported: Callable[[], AppError] = UnsupportedMediaType,
-) -> Receive:
-    """Read the whole body (≤ ``limit``) up front and hand it on unchanged."""
+async def _guarded_body(headers: dict[bytes, bytes], receive: Receive, csv: bool) -> Receive:
+    """Read the whole body (≤ its limit) up front and hand it on unchanged."""
+    limit = MAX_CSV_BODY if csv else MAX_BODY
+    too_large = (
+        PayloadTooLarge(
+            f"An import file is at most 5 MiB ({MAX_CSV_BODY:,} bytes);"
+            " split it into several files",
+            details={"limit_bytes": MAX_CSV_BODY},
+        )
+        if csv
+        else PayloadTooLarge()
+    )
     declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large()
+        raise too_large
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -306,13 +286,15 @@ async def _guarded_body(
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_large()
+            raise too_large
         chunks.append(chunk)
         more = message.get("more_body", False)
     body = b"".join(chunks)
-    content_type = headers.get(b"content-type", b"").decode("latin-1")
-    if body.strip() and not accepts(content_type):
-        raise unsupported()
+    media = headers.get(b"content-type", b"").decode("latin-1").split(";", 1)[0].strip().lower()
+    if body.strip() and not (media in _CSV_TYPES if csv else _is_json(media)):
+        raise (
+            UnsupportedMediaType("Content-Type must be text/csv") if csv else UnsupportedMediaType()
+        )
     delivered = False
 
     async def replay() -> Message:

@@ -8,16 +8,16 @@ still serves it should the edge hand a request on); :class:`HotRoutes` reads tha
 at startup, and the edge (tessera.edge) then finds the route by its method and path alone and
 calls the very same endpoint function with arguments resolved here.
 
-The shapes it serves, and refuses at startup otherwise: path parameters (plain strings), query
-parameters (of the endpoint or of a plain dependency that takes only query parameters, called
-inline: it must be cheap and never block), a scope dependency from
-:func:`tessera.auth.dependencies.require`, the ``Request``, and one JSON body model. Validation
+The shapes it serves, and refuses at startup otherwise: path parameters (plain strings), the
+query as one model (``Annotated[Model, Query()]``, FastAPI's query parameter model, without
+repeated parameters), a scope dependency from :func:`tessera.auth.dependencies.require`, the
+``Request``, and one JSON body model. Validation
 is pydantic's, through its public API, and failures raise FastAPI's ``RequestValidationError``
 with the locations FastAPI gives them, so every error keeps its documented shape.
 
-A body endpoint marked ``replays=True`` runs through the idempotency runner: a request whose
-Idempotency-Key already answered the very same body gets the stored outcome before its body is
-validated (tessera.idempotency.runner.stored_replay). Scope checks still come first.
+A request to a body endpoint whose Idempotency-Key already answered the very same request (its
+fingerprint holds method, path and body) gets the stored outcome before its body is validated
+(tessera.idempotency.runner.stored_replay); scope checks still come first.
 """
 
 from __future__ import annotations
@@ -27,17 +27,14 @@ import json
 import types
 import typing
 from collections.abc import Awaitable, Callable, Sequence
-from copy import deepcopy
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, overload
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Request, Response, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic import BaseModel, ValidationError
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope
 
@@ -45,45 +42,16 @@ from tessera.auth.dependencies import authorize
 from tessera.idempotency import runner
 
 Endpoint = Callable[..., Awaitable[Response]]
+E = TypeVar("E", bound=Endpoint)
 PARSED_BODY = runner.PARSED_BODY
 _MARK = "__fast_path__"
 _SEQUENCES = (list, tuple, set, frozenset, Sequence)
 
 
-E = TypeVar("E", bound=Endpoint)
-
-
-@overload
-def fast_path(endpoint: E) -> E: ...
-@overload
-def fast_path(*, replays: bool = False) -> Callable[[E], E]: ...
-def fast_path(endpoint: E | None = None, *, replays: bool = False) -> E | Callable[[E], E]:
-    """Mark an endpoint to be served from the edge; ``replays``: it creates through the
-    idempotency runner, so a stored outcome for the same body is answered unvalidated."""
-
-    def mark(function: E) -> E:
-        setattr(function, _MARK, "replays" if replays else "plain")
-        return function
-
-    return mark(endpoint) if endpoint is not None else mark
-
-
-@dataclass(frozen=True, slots=True)
-class _Query:
-    """One query parameter, with what FastAPI would work out about it on every request."""
-
-    name: str
-    alias: str
-    sequence: bool  # read with getlist
-    required: bool
-    default: Any
-    adapter: TypeAdapter[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _Body:
-    name: str
-    model: type[BaseModel]
+def fast_path(endpoint: E) -> E:
+    """Mark an endpoint to be served from the edge."""
+    setattr(endpoint, _MARK, True)
+    return endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +61,8 @@ class Plan:
     endpoint: Endpoint
     request_name: str | None
     scopes: tuple[tuple[str, str, str], ...]  # (argument, resource, level)
-    queries: tuple[_Query, ...]
-    calls: tuple[tuple[str, Callable[..., Any], tuple[_Query, ...]], ...]
-    body: _Body | None
-    replays: bool
+    query: tuple[str, type[BaseModel]] | None  # (argument, model)
+    body: tuple[str, type[BaseModel]] | None  # (argument, model)
 
     async def respond(self, scope: Scope, receive: Receive) -> Response:
         request = Request(scope, receive)
@@ -113,35 +79,24 @@ class Plan:
             arguments[self.request_name] = request
         for name, resource, level in self.scopes:
             arguments[name] = authorize(request, resource, level)
-        if self.replays and decoded is not _MISSING:
+        if decoded is not _MISSING:
             replay = runner.stored_replay(request, decoded)
             if replay is not None:
                 return replay
         errors: list[Any] = []
-        if self.queries or self.calls:
-            errors.extend(self._queries(request, arguments))
+        if self.query is not None:
+            # FastAPI's reading of a query model: each parameter's last value, extras ignored.
+            name, model = self.query
+            try:
+                arguments[name] = model.model_validate(dict(request.query_params))
+            except ValidationError as exc:
+                errors.extend(_located(exc, ("query",)))
         if self.body is not None:
-            body, failed = _validated_body(decoded, self.body.model)
-            arguments[self.body.name] = body
+            arguments[self.body[0]], failed = _validated_body(decoded, self.body[1])
             errors.extend(failed)
         if errors:
             raise RequestValidationError(errors)
         return await self.endpoint(**arguments)
-
-    def _queries(self, request: Request, arguments: dict[str, Any]) -> list[Any]:
-        """Adds the query arguments; returns the validation errors, the dependencies' first
-        (the order FastAPI reports them in)."""
-        received = request.query_params
-        errors: list[Any] = []
-        for name, call, fields in self.calls:
-            given, failed = _validated(fields, received)
-            errors.extend(failed)
-            if not failed:
-                arguments[name] = call(**given)
-        values, failed = _validated(self.queries, received)
-        arguments.update(values)
-        errors.extend(failed)
-        return errors
 
 
 class HotRoutes:
@@ -196,93 +151,49 @@ def plan_of(route: APIRoute) -> Plan:
     path_names = set(route.param_convertors)
     request_name = None
     scopes: list[tuple[str, str, str]] = []
-    calls: list[tuple[str, Callable[..., Any], tuple[_Query, ...]]] = []
-    queries: list[_Query] = []
-    body: _Body | None = None
-    for name, hint, default in _parameters(endpoint):
-        annotation, extras = _split(hint)
+    query: tuple[str, type[BaseModel]] | None = None
+    body: tuple[str, type[BaseModel]] | None = None
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    for name, parameter in inspect.signature(endpoint).parameters.items():
+        hint = hints.get(name, Any)
+        annotation, *extras = (
+            typing.get_args(hint) if typing.get_origin(hint) is Annotated else [hint]
+        )
         depends = next((e for e in extras if isinstance(e, params.Depends)), None)
-        if depends is not None and depends.dependency is not None:
-            scope = getattr(depends.dependency, "__scope__", None)
-            if scope is not None:
-                scopes.append((name, *scope))
-            else:
-                calls.append((name, depends.dependency, _queries_of(depends.dependency, where)))
-        elif annotation is Request:
+        scope = getattr(depends.dependency, "__scope__", None) if depends else None
+        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        if scope is not None:
+            scopes.append((name, *scope))
+        elif annotation is Request and not extras:
             request_name = name
-        elif name in path_names:
-            if annotation is not str or extras:
-                raise TypeError(f"{where}: the fast path passes path parameters as plain strings")
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if body is not None or extras or default is not inspect.Parameter.empty:
-                raise TypeError(f"{where}: the fast path takes one required, unembedded body")
-            body = _Body(name, annotation)
+        elif name in path_names and annotation is str and not extras:
+            pass  # a path parameter: a plain string
+        elif is_model and query is None and extras and isinstance(extras[0], params.Query):
+            if any(_is_sequence(field.annotation) for field in annotation.model_fields.values()):
+                raise TypeError(f"{where}: the fast path reads no repeated query parameter")
+            query = (name, annotation)
+        elif is_model and body is None and not extras and parameter.default is parameter.empty:
+            body = (name, annotation)
         else:
-            queries.append(_query(name, annotation, extras, default, where))
+            raise TypeError(
+                f"{where}: {name} is not a shape the fast path resolves: path parameters are"
+                " plain strings, the query one Annotated[Model, Query()], the body one required"
+                " model; dependencies only scopes"
+            )
     return Plan(
         endpoint=endpoint,
         request_name=request_name,
         scopes=tuple(scopes),
-        queries=tuple(queries),
-        calls=tuple(calls),
+        query=query,
         body=body,
-        replays=getattr(endpoint, _MARK) == "replays" and body is not None,
-    )
-
-
-def _parameters(function: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
-    hints = typing.get_type_hints(function, include_extras=True)
-    return [
-        (name, hints.get(name, Any), parameter.default)
-        for name, parameter in inspect.signature(function).parameters.items()
-    ]
-
-
-def _split(hint: Any) -> tuple[Any, tuple[Any, ...]]:
-    if typing.get_origin(hint) is Annotated:
-        annotation, *extras = typing.get_args(hint)
-        return annotation, tuple(extras)
-    return hint, ()
-
-
-def _queries_of(dependency: Callable[..., Any], where: str) -> tuple[_Query, ...]:
-    found = []
-    for name, hint, default in _parameters(dependency):
-        annotation, extras = _split(hint)
-        found.append(_query(name, annotation, extras, default, where))
-    return tuple(found)
-
-
-def _query(name: str, annotation: Any, extras: tuple[Any, ...], default: Any, where: str) -> _Query:
-    infos = [e for e in extras if isinstance(e, FieldInfo)]
-    if any(not isinstance(e, params.Query) for e in infos) or len(infos) > 1:
-        raise TypeError(f"{where}: {name} is a parameter kind the fast path does not resolve")
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        raise TypeError(f"{where}: the fast path does not read query parameter models")
-    if annotation is Request or name in ("self", "cls"):
-        raise TypeError(f"{where}: a dependency of the fast path takes only query parameters")
-    info = infos[0] if infos else None
-    if default is inspect.Parameter.empty and info is not None:
-        default = info.default
-    required = default is inspect.Parameter.empty or default is PydanticUndefined
-    # FastAPI validates a parameter against its type annotated with its Query(): so does this.
-    validated: Any = Annotated[annotation, info] if info is not None else annotation
-    return _Query(
-        name=name,
-        alias=(info.alias if info is not None and info.alias else name),
-        sequence=_is_sequence(annotation),
-        required=required,
-        default=None if required else default,
-        adapter=TypeAdapter(validated),
     )
 
 
 def _is_sequence(annotation: Any) -> bool:
-    """FastAPI asks each request whether a parameter is a list (typing introspection); the
-    answer is fixed, so it is asked once here. ``list[str] | None`` is a list too."""
+    """Whether a field is read with getlist: ``list[str] | None`` is a list too."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return any(_is_sequence(arg) for arg in typing.get_args(annotation) if arg is not None)
+        return any(_is_sequence(arg) for arg in typing.get_args(annotation))
     return origin in _SEQUENCES or annotation in _SEQUENCES
 
 
@@ -295,29 +206,6 @@ def _missing(loc: tuple[Any, ...]) -> dict[str, Any]:
 
 def _located(error: ValidationError, prefix: tuple[Any, ...]) -> list[Any]:
     return [{**e, "loc": (*prefix, *e["loc"])} for e in error.errors(include_url=False)]
-
-
-def _validated(queries: Sequence[_Query], received: Any) -> tuple[dict[str, Any], list[Any]]:
-    """FastAPI's reading of query parameters: an absent (or empty list) parameter is missing
-    if required; otherwise its default, validated unless it is None."""
-    values: dict[str, Any] = {}
-    errors: list[Any] = []
-    for query in queries:
-        loc = ("query", query.alias)
-        value = received.getlist(query.alias) if query.sequence else received.get(query.alias)
-        if value is None or (query.sequence and not value):
-            if query.required:
-                errors.append(_missing(loc))
-                continue
-            value = deepcopy(query.default)
-            if value is None:
-                values[query.name] = None
-                continue
-        try:
-            values[query.name] = query.adapter.validate_python(value)
-        except ValidationError as exc:
-            errors.extend(_located(exc, loc))
-    return values, errors
 
 
 def _validated_body(decoded: Any, model: type[BaseModel]) -> tuple[Any, list[Any]]:

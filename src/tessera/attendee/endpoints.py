@@ -12,6 +12,7 @@ from tessera.attendee.schemas import (
     AttendeeCreate,
     AttendeeDeleted,
     AttendeeEnvelope,
+    AttendeeListQuery,
     AttendeePage,
     AttendeesCreated,
     AttendeeUpdate,
@@ -23,7 +24,6 @@ from tessera.db import Connection, OneStatement
 from tessera.fast_path import fast_path
 from tessera.idempotency import runner
 from tessera.kit.http import data, json_response
-from tessera.kit.pagination import PageParams
 
 router = APIRouter(prefix="/events/{event_id}", tags=["attendees"])
 
@@ -32,7 +32,7 @@ WriteAttendees = Annotated[Principal, Depends(require("attendees", "write"))]
 
 
 @router.post("/attendees", status_code=201, response_model=AttendeesCreated)
-@fast_path(replays=True)
+@fast_path
 async def create_attendees(
     event_id: str, body: AttendeeCreate, request: Request, principal: WriteAttendees
 ) -> Response:
@@ -57,21 +57,18 @@ async def list_attendees(
     event_id: str,
     request: Request,
     principal: ReadAttendees,
-    page: PageParams,
-    status: Annotated[str | None, Query(description="CSV of statuses")] = None,
-    email: Annotated[str | None, Query(max_length=320)] = None,
-    ticket_class_id: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Search name and email")] = None,
-    updated_since: Annotated[str | None, Query(max_length=64)] = None,
+    query: Annotated[AttendeeListQuery, Query()],
 ) -> Response:
-    chosen = filters.parse(status, email, ticket_class_id, q, updated_since)
+    chosen = filters.parse(
+        query.status, query.email, query.ticket_class_id, query.q, query.updated_since
+    )
     result = await web.read(
         request,
         lambda conn: queries.list_attendees(
             conn,
             principal.organization_id,
             event_id,
-            page,
+            query.paging,
             statuses=list(chosen.statuses),
             email=chosen.email,
             ticket_class_id=chosen.ticket_class_id,

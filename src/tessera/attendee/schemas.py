@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from tessera.contact.schemas import normalize_email
-from tessera.kit.pagination import Pagination
+from tessera.kit.pagination import Page, PageNumber, PageSize, Pagination
 from tessera.kit.schema import RequestModel
 
 CreateStatus = Literal["valid", "pending_approval", "checked_in", "invited"]
@@ -81,6 +81,22 @@ class AttendeesCreated(BaseModel):
 class AttendeePage(BaseModel):
     data: list[AttendeeOut]
     pagination: Pagination
+
+
+class AttendeeListQuery(BaseModel):
+    """The query of List Attendees: its filters (tessera.attendee.filters), then the page."""
+
+    status: Annotated[str | None, Field(description="CSV of statuses")] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    ticket_class_id: Annotated[str | None, Field(max_length=64)] = None
+    q: Annotated[str | None, Field(max_length=200, description="Search name and email")] = None
+    updated_since: Annotated[str | None, Field(max_length=64)] = None
+    page: PageNumber = 1
+    page_size: PageSize = 50
+
+    @property
+    def paging(self) -> Page:
+        return Page(self.page, self.page_size)
 
 
 class AttendeeDeleted(BaseModel):

@@ -123,20 +123,12 @@ def _fingerprint(request: Request, body: Any) -> str:
 def stored_replay(request: Request, body: Any) -> Response | None:
     """The stored outcome, if the edge's lookup found one for this request's key that answered
     the very same request: then the body need not be validated again (it was, the first time;
-    a stored outcome exists only for a validated request). Anything else, None: a missing or
-    malformed key, no outcome yet, or another request's outcome (whose 422 comes after
+    a stored outcome exists only for a validated request, under a well-formed key). Anything
+    else, None: no key, no outcome yet, or another request's outcome (whose 422 comes after
     validation, as it always did)."""
     prefetch = getattr(request.state, "idempotency_prefetch", None)
-    if prefetch is None or prefetch[1] is None:
-        return None
-    try:
-        key = idempotency_key(request)
-    except AppError:
-        return None
-    if key != prefetch[0]:
-        return None
-    stored = prefetch[1]
-    if stored["fingerprint"] != _fingerprint(request, body):
+    stored = prefetch[1] if prefetch is not None else None
+    if stored is None or stored["fingerprint"] != _fingerprint(request, body):
         return None
     return _replay(stored, stored["fingerprint"])
 

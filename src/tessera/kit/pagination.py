@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 MAX_PAGE_SIZE = 200
 
@@ -31,6 +31,11 @@ def _page(
 
 
 PageParams = Annotated[Page, Depends(_page)]
+
+
+# page and page_size as fields of an endpoint's query model, with PageParams's bounds.
+PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
 
 
 class Pagination(BaseModel):
