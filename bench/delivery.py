@@ -93,11 +93,12 @@ def run(kind: str, separate: bool, samples: int) -> list[float]:
             _org, key = migrated_with_key(env)
             port = free_port()
             serve = [str(TESSERA), "serve", "--workers", "2", "--port", str(port)]
-            procs.append(subprocess.Popen(serve, env=env, cwd=workdir, stderr=subprocess.DEVNULL))
+            logs = [workdir / "serve.log", workdir / "worker.log"]
+            procs.append(subprocess.Popen(serve, env=env, cwd=workdir, stderr=logs[0].open("wb")))
             if separate:
                 worker = [str(TESSERA), "worker"]
                 procs.append(
-                    subprocess.Popen(worker, env=env, cwd=workdir, stderr=subprocess.DEVNULL)
+                    subprocess.Popen(worker, env=env, cwd=workdir, stderr=logs[1].open("wb"))
                 )
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 30
@@ -109,7 +110,14 @@ def run(kind: str, separate: bool, samples: int) -> list[float]:
                     pass
                 time.sleep(0.1)
             time.sleep(1.0)  # the workers have started listening
-            return measure(base, key["key"], workdir / "mail", samples)
+            try:
+                return measure(base, key["key"], workdir / "mail", samples)
+            except SystemExit:
+                # The servers' own account of a lost email, before their directory goes.
+                for log in (log for log in logs if log.exists()):
+                    tail = log.read_text(errors="replace").splitlines()[-40:]
+                    print(f"   {log.name}, last {len(tail)} lines:", *tail, sep="\n     ")
+                raise
         finally:
             for proc in procs:
                 proc.terminate()
