@@ -112,22 +112,13 @@ def _validation_error(exc: RequestValidationError) -> Response:
         if not (where == "query" and path in PAGINATION_FIELDS):
             pagination = False
         field_errors.setdefault(path, []).append(message)
-    if pagination:
-        return json_response(
-            {
-                "error": "Invalid pagination parameters",
-                "code": "invalid_pagination",
-                "details": {"fieldErrors": field_errors},
-            },
-            400,
-        )
+    error, code = (
+        ("Invalid pagination parameters", "invalid_pagination")
+        if pagination
+        else ("Validation failed", "validation_failed")
+    )
     return json_response(
-        {
-            "error": "Validation failed",
-            "code": "validation_failed",
-            "details": {"fieldErrors": field_errors},
-        },
-        400,
+        {"error": error, "code": code, "details": {"fieldErrors": field_errors}}, 400
     )
 
 
