@@ -388,16 +388,22 @@ async def _issue(
             now,
         )
     attendees = [present(ticket) for ticket in issued]
-    items: list[Item] = [
-        ("attendee.updated" if n < len(upgraded) else "attendee.created", attendee["id"], attendee)
-        for n, attendee in enumerate(attendees)
-    ]
-    if payment["status"] == "succeeded":
-        # The payment as GET /payments/{id} shows it (ticket_ids oldest first), with no query.
-        ticket_ids = [t["id"] for t in sorted(issued, key=lambda t: (t["created_at"], t["id"]))]
-        shown = {**payment, "updated_at": now, "customer_email": contact["email"]}
-        items.append(("payment.succeeded", payment_id, payment_service.present(shown, ticket_ids)))
-    if webhooks:
+    if webhooks:  # else no payload is built: nothing would carry it
+        items: list[Item] = [
+            (
+                "attendee.updated" if n < len(upgraded) else "attendee.created",
+                attendee["id"],
+                attendee,
+            )
+            for n, attendee in enumerate(attendees)
+        ]
+        if payment["status"] == "succeeded":
+            # The payment as GET /payments/{id} shows it (ticket_ids oldest first), no query.
+            ticket_ids = [t["id"] for t in sorted(issued, key=lambda t: (t["created_at"], t["id"]))]
+            shown = {**payment, "updated_at": now, "customer_email": contact["email"]}
+            items.append(
+                ("payment.succeeded", payment_id, payment_service.present(shown, ticket_ids))
+            )
         await emit(conn, organization_id, items, now)
     return {
         "data": attendees,
