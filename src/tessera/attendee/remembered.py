@@ -60,3 +60,11 @@ def remember(organization_id: str, event_id: str, state: Any, now: int) -> None:
 
 def forget(organization_id: str, event_id: str, class_id: str) -> None:
     _CLASSES.pop((organization_id, event_id, class_id), None)
+
+
+def forget_organization(organization_id: str) -> None:
+    """Forget every class of the organization: called once a webhook endpoint of it is enabled
+    (created or changed) in this process, whose creates would otherwise send one statement
+    expecting none. Other processes find out from that statement, which gives way."""
+    for key in [key for key in _CLASSES if key[0] == organization_id]:
+        del _CLASSES[key]
