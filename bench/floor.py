@@ -15,8 +15,9 @@ nothing else runs: no HTTP, no JSON, no Tessera code between the statements. Mea
 time with every index that only serves reads dropped (the unique ones, which enforce rules,
 stay), it bounds what any leaner schema could buy.
 
-PostgreSQL (:func:`measure_postgres`): the statements a create sends (three, as one statement
-after two reads) replayed by as many connections as the served scenario uses, each create on
+PostgreSQL (:func:`measure_postgres`): the statements a create sends (two once its class is
+remembered: the key's lookup, then the one statement; the recorded creates follow fifty creates
+of the class) replayed by as many connections as the served scenario uses, each create on
 one of the scenario's ticket classes, for a number of seconds. PostgreSQL's processes' CPU per
 create is what the database alone costs a create on this machine: the server's code and HTTP
 come on top, on the same cores.

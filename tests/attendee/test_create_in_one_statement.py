@@ -2,7 +2,8 @@
 
 A create reads the event, the class and the contact, then sends every write, the stored
 outcome and the key's lock as one statement that commits only if what it read still holds.
-These tests prove it is what a create on PostgreSQL does (three statements), that it answers
+These tests prove it is what a create on PostgreSQL does (three statements; two once the class
+is remembered, ``tessera.attendee.remembered``), that it answers
 exactly what the transaction answers, and that every change slipped in between its read and its
 write makes it give way, with nothing of it committed, to the transaction, which then decides
 as if the change had come first.
@@ -113,7 +114,10 @@ def between_read_and_write(api: ApiClient, url: str, sql: str, *args: Any) -> It
         db.run_as_one_statement = original
 
 
-def test_a_create_is_three_statements_with_or_without_a_key(acme: Tenant) -> None:
+def test_a_create_is_two_statements_once_its_class_is_remembered(acme: Tenant) -> None:
+    """The first create of a class reads it: the key and stored-outcome lookup, the read, the
+    one statement. What the read found is remembered, so the next creates of the class with a
+    new contact, with or without a key, send their statement without the read."""
     event = acme.make_event()
     ga = acme.general_admission(event["id"])
     keyed, sent_keyed = counted(
@@ -122,15 +126,195 @@ def test_a_create_is_three_statements_with_or_without_a_key(acme: Tenant) -> Non
     plain, sent_plain = counted(
         lambda: acme.post(path(event["id"]), body(ga["id"], "joe@example.com"))
     )
-    assert (keyed.status_code, plain.status_code) == (201, 201)
-    # the key and stored outcome lookup, the read, the one statement
-    assert (sent_keyed, sent_plain) == (3, 3)
-    # an existing contact and send_email change nothing of that
+    keyed_again, sent_keyed_again = counted(
+        lambda: acme.post(
+            path(event["id"]), body(ga["id"], "ann@example.com"), headers={"Idempotency-Key": "k2"}
+        )
+    )
+    assert (keyed.status_code, plain.status_code, keyed_again.status_code) == (201, 201, 201)
+    assert (sent_keyed, sent_plain, sent_keyed_again) == (3, 2, 2)
+    # send_email and a quantity change nothing of that
+    more, sent_more = counted(
+        lambda: acme.post(
+            path(event["id"]), body(ga["id"], "bo@example.com", quantity=2, send_email=True)
+        )
+    )
+    assert more.status_code == 201
+    assert sent_more == 2
+    assert consistent(acme.api)
+
+
+def test_an_existing_contact_on_a_remembered_class_is_read_and_then_forgotten(
+    acme: Tenant, api: ApiClient
+) -> None:
+    """A create from memory takes its contact to be new: an existing one meets the unique key,
+    the statement writes nothing, and the create reads and sends its statement (4 statements
+    in all). That read finds a contact, so the class is forgotten: the next create reads (3),
+    and remembers again for the one after (2). Creates of existing contacts that follow one
+    another stay at 3."""
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    assert acme.make_attendees(event["id"], ga["id"], "jane@example.com").status_code == 201
+    assert acme.make_attendees(event["id"], ga["id"], "joe@example.com").status_code == 201
     again, sent_again = counted(
         lambda: acme.post(path(event["id"]), body(ga["id"], quantity=2, send_email=True))
     )
-    assert again.status_code == 201
-    assert sent_again == 3
+    assert again.status_code == 201, again.text
+    assert [a["email"] for a in again.json()["data"]] == ["jane@example.com"] * 2
+    assert sent_again == 4
+    existing, sent_existing = counted(
+        lambda: acme.post(path(event["id"]), body(ga["id"], "joe@example.com"))
+    )
+    new, sent_new = counted(lambda: acme.post(path(event["id"]), body(ga["id"], "bo@example.com")))
+    newer, sent_newer = counted(
+        lambda: acme.post(path(event["id"]), body(ga["id"], "al@example.com"))
+    )
+    assert (existing.status_code, new.status_code, newer.status_code) == (201, 201, 201)
+    assert (sent_existing, sent_new, sent_newer) == (3, 3, 2)
+    assert api.count("contacts") == 4
+    assert api.count("tickets") == 7
+    assert consistent(api)
+
+
+def test_a_remembered_class_is_read_again_after_a_while(
+    acme: Tenant, api: ApiClient, clock: Any
+) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    assert acme.make_attendees(event["id"], ga["id"], "jane@example.com").status_code == 201
+    clock.advance(seconds=31)
+    response, sent = counted(lambda: acme.post(path(event["id"]), body(ga["id"], "joe@a.com")))
+    assert response.status_code == 201
+    assert sent == 3
+
+
+def _commit(url: str, sql: str, *args: Any) -> None:
+    async def change() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql, *args)
+        finally:
+            await conn.close()
+
+    asyncio.run(change())
+
+
+def test_a_class_changed_since_it_was_remembered_is_answered_as_it_now_is(
+    acme: Tenant, api: ApiClient, database_url: str
+) -> None:
+    """What is remembered is never trusted: the statement checks it and gives way, writing
+    nothing, and the create reads afresh."""
+    event = acme.make_event()
+    klass = acme.make_ticket_class(event["id"], name="Paid", cost="10.00")
+    assert acme.make_attendees(event["id"], klass["id"], "jane@example.com").status_code == 201
+    _commit(
+        database_url,
+        "UPDATE ticket_classes SET name = 'Renamed', cost = '12.50' WHERE id = $1",
+        klass["id"],
+    )
+    response, sent = counted(
+        lambda: acme.post(path(event["id"]), body(klass["id"], "joe@example.com", quantity=2))
+    )
+    assert response.status_code == 201, response.text
+    assert sent == 4  # the key, the statement from memory (stale), the read, the statement
+    assert response.json()["data"][0]["ticket_class_name"] == "Renamed"
+    payment = acme.get(f"/api/v1/payments/{response.json()['payment_id']}").json()["data"]
+    assert payment["amount"] == "25.00"
+    assert (api.count("tickets"), api.count("payments"), api.count("contacts")) == (3, 2, 2)
+    assert consistent(api)
+
+
+@pytest.mark.parametrize("status", ["valid", "pending_approval"])  # takes seats, takes none
+def test_a_class_deleted_since_it_was_remembered_is_not_found(
+    acme: Tenant, api: ApiClient, database_url: str, status: str
+) -> None:
+    event = acme.make_event()
+    klass = acme.make_ticket_class(event["id"], name="Going")
+    assert acme.make_attendees(event["id"], klass["id"], "jane@example.com").status_code == 201
+    _commit(database_url, "UPDATE ticket_classes SET status = 'deleted' WHERE id = $1", klass["id"])
+    sent = body(klass["id"], "joe@example.com", status=status)
+    response = acme.post(path(event["id"]), sent, headers={"Idempotency-Key": "d"})
+    assert response.status_code == 404
+    assert response.json()["error"] == "Ticket class not found"
+    assert (api.count("tickets"), api.count("contacts"), api.count("payments")) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("limit", ["ticket_class", "event"])
+def test_seats_gone_since_the_class_was_remembered_answer_capacity_exceeded(
+    acme: Tenant, api: ApiClient, database_url: str, limit: str
+) -> None:
+    event = acme.make_event(capacity=1 if limit == "event" else 0)
+    klass = acme.make_ticket_class(
+        event["id"], name="One", quantity_total=1 if limit == "ticket_class" else 0
+    )
+    assert acme.make_attendees(event["id"], klass["id"], "first@example.com").status_code == 201
+    response = acme.post(path(event["id"]), body(klass["id"], "second@example.com"))
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "capacity_exceeded"
+    assert response.json()["details"] == {"remaining": 0, "limit": limit}
+    assert (api.count("tickets"), api.count("contacts"), api.count("payments")) == (1, 1, 1)
+    assert consistent(api)
+
+
+def test_an_event_requiring_approval_since_it_was_remembered_gets_pending_tickets(
+    acme: Tenant, api: ApiClient, database_url: str
+) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    assert acme.make_attendees(event["id"], ga["id"], "jane@example.com").status_code == 201
+    _commit(database_url, "UPDATE events SET require_approval = true WHERE id = $1", event["id"])
+    response = acme.post(path(event["id"]), body(ga["id"], "joe@example.com"))
+    assert response.status_code == 201, response.text
+    assert response.json()["data"][0]["status"] == "pending_approval"
+    assert consistent(api)
+
+
+def test_a_webhook_endpoint_enabled_since_the_class_was_remembered_gets_the_events(
+    acme: Tenant, api: ApiClient, database_url: str
+) -> None:
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    created = acme.post(
+        "/api/v1/webhook-endpoints", {"url": "https://hooks.example.com/t", "enabled": False}
+    )
+    assert created.status_code == 201, created.text
+    endpoint_id = created.json()["data"]["id"]
+    assert acme.make_attendees(event["id"], ga["id"], "jane@example.com").status_code == 201
+    _commit(database_url, "UPDATE webhook_endpoints SET enabled = true WHERE id = $1", endpoint_id)
+    response = acme.post(path(event["id"]), body(ga["id"], "joe@example.com"))
+    assert response.status_code == 201, response.text
+    assert api.count("outbox", "kind = 'webhook' AND ordering_key LIKE $1", f"{endpoint_id}/%") == 2
+    assert consistent(api)
+
+
+def test_a_key_answered_while_a_create_from_memory_is_queued_is_replayed(
+    acme: Tenant, api: ApiClient, database_url: str
+) -> None:
+    """A keyed create from memory whose key is answered meanwhile (another process) gives way
+    at the stored outcome's insert, as does the read's statement after it; the transaction
+    replays the stored outcome and nothing of the create is written."""
+    event = acme.make_event()
+    ga = acme.general_admission(event["id"])
+    assert acme.make_attendees(event["id"], ga["id"], "jane@example.com").status_code == 201
+    sent = body(ga["id"], "joe@example.com")
+    fingerprint = jsonutil.fingerprint("POST", path(event["id"]), sent)
+    with between_read_and_write(
+        api,
+        database_url,
+        "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, status_code, headers, body,"
+        " created_at) VALUES ($1, 'answered', $2, 201, '{\"content-type\":\"application/json\"}',"
+        " $3, $4)",
+        acme.key_id,
+        fingerprint,
+        b'{"answered":"elsewhere"}',
+        api.now(),
+    ) as made:
+        response = acme.post(path(event["id"]), sent, headers={"Idempotency-Key": "answered"})
+    assert made
+    assert response.status_code == 201
+    assert response.json() == {"answered": "elsewhere"}
+    assert response.headers["idempotent-replay"] == "true"
+    assert (api.count("tickets"), api.count("contacts"), api.count("payments")) == (1, 1, 1)
 
 
 # Request shapes that cover every decision a create makes (status, seats, payment, contact,

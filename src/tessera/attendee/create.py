@@ -6,11 +6,12 @@ bind public flows. Capacity always binds.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 from tessera import errors
-from tessera.attendee import history, repository, seats
+from tessera.attendee import history, remembered, repository, seats
 from tessera.attendee.presenter import present
 from tessera.attendee.schemas import AttendeeCreate
 from tessera.contact import repository as contacts
@@ -140,11 +141,17 @@ async def create_attendees_in_one_statement(
     still no invited ticket to upgrade. Anything else raises :class:`~tessera.db.Stale`
     and writes nothing: unknown event or class, no room, invited tickets to upgrade, or a change
     between the read and the write. :func:`create_attendees` then decides, in a transaction.
+
+    What the read found is remembered (``tessera.attendee.remembered``) when it leads to a new
+    contact's create, and forgotten otherwise: :func:`create_attendees_from_memory` then
+    spares the next create of the class its read.
     """
     if body.payment_method not in MANUAL_METHODS:
         raise Stale("a charge that does I/O must not be repeated by the transaction")
+    class_id = body.ticket_class_id
+    remembered.forget(organization_id, event_id, class_id)
     state = await repository.create_state(
-        conn, organization_id, event_id, body.ticket_class_id, body.contact.email
+        conn, organization_id, event_id, class_id, body.contact.email
     )
     if state is None or state["class_id"] is None:
         raise Stale("not found: the transaction answers")
@@ -160,7 +167,53 @@ async def create_attendees_in_one_statement(
     existing = state["contact_id"] is not None
     if existing and status != "invited" and state["has_invited"]:
         raise Stale("invited tickets to upgrade: the transaction locks them")
+    if not existing:
+        remembered.remember(organization_id, event_id, state, now)
+    return await _write_in_one_statement(
+        conn, organization_id, event_id, body, now, state, status, seats, answers, existing
+    )
 
+
+async def create_attendees_from_memory(
+    conn: OneStatement, organization_id: str, event_id: str, body: AttendeeCreate, now: int
+) -> dict[str, Any]:
+    """:func:`create_attendees_in_one_statement` without its read, from what an earlier read
+    of the class found (``tessera.attendee.remembered``), for a contact taken to be new.
+
+    The statement's expectations are the same as after a read: the class and the event as
+    remembered and with room, no enabled webhook endpoint if none was seen, the contact still
+    absent (an existing one meets the unique key). Whatever does not hold makes it stale, and
+    :func:`one_statement_versions` reads afresh. Raises :class:`~tessera.db.Stale` at once,
+    sending nothing, when nothing fresh is remembered."""
+    if body.payment_method not in MANUAL_METHODS or body.answers:
+        raise Stale("only a create that needs no other read is sent from memory")
+    state = remembered.recall(organization_id, event_id, body.ticket_class_id, now)
+    if state is None:
+        raise Stale("nothing remembered of the class: read it")
+    status = body.status or _default_status(
+        state["require_approval"], state["event_requires_approval"]
+    )
+    seats = body.quantity if status in repository.SEAT_STATUSES else 0
+    return await _write_in_one_statement(
+        conn, organization_id, event_id, body, now, state, status, seats, None, existing=False
+    )
+
+
+async def _write_in_one_statement(
+    conn: OneStatement,
+    organization_id: str,
+    event_id: str,
+    body: AttendeeCreate,
+    now: int,
+    state: Any,
+    status: str,
+    seats: int,
+    answers: str | None,
+    existing: bool,
+) -> dict[str, Any]:
+    """Queue a one-statement create's writes and expectations, decided from ``state``: what
+    ``create_state`` read, or what is remembered of it (then ``existing`` is False: the
+    contact is taken to be new)."""
     await repository.expect_class(conn, organization_id, event_id, state, seats)
     await repository.expect_event(conn, organization_id, event_id, state, seats)
     given = body.contact
@@ -194,6 +247,22 @@ async def create_attendees_in_one_statement(
     return await _issue(
         conn, organization_id, event_id, body, now, state, status, contact, [], answers, webhooks
     )
+
+
+OneStatementCreate = Callable[
+    [OneStatement, str, str, AttendeeCreate, int], Awaitable[dict[str, Any]]
+]
+
+
+def one_statement_versions(
+    organization_id: str, event_id: str, body: AttendeeCreate, now: int
+) -> list[OneStatementCreate]:
+    """The one-statement creates to try in order before the transaction: from memory when the
+    class is remembered (no read), then after a read. When the first is stale, the second
+    reads afresh, and remembers or forgets what it found."""
+    if remembered.recall(organization_id, event_id, body.ticket_class_id, now) is None:
+        return [create_attendees_in_one_statement]
+    return [create_attendees_from_memory, create_attendees_in_one_statement]
 
 
 def _default_status(class_requires_approval: bool, event_requires_approval: bool) -> str:
@@ -319,16 +388,22 @@ async def _issue(
             now,
         )
     attendees = [present(ticket) for ticket in issued]
-    items: list[Item] = [
-        ("attendee.updated" if n < len(upgraded) else "attendee.created", attendee["id"], attendee)
-        for n, attendee in enumerate(attendees)
-    ]
-    if payment["status"] == "succeeded":
-        # The payment as GET /payments/{id} shows it (ticket_ids oldest first), with no query.
-        ticket_ids = [t["id"] for t in sorted(issued, key=lambda t: (t["created_at"], t["id"]))]
-        shown = {**payment, "updated_at": now, "customer_email": contact["email"]}
-        items.append(("payment.succeeded", payment_id, payment_service.present(shown, ticket_ids)))
-    if webhooks:
+    if webhooks:  # else no payload is built: nothing would carry it
+        items: list[Item] = [
+            (
+                "attendee.updated" if n < len(upgraded) else "attendee.created",
+                attendee["id"],
+                attendee,
+            )
+            for n, attendee in enumerate(attendees)
+        ]
+        if payment["status"] == "succeeded":
+            # The payment as GET /payments/{id} shows it (ticket_ids oldest first), no query.
+            ticket_ids = [t["id"] for t in sorted(issued, key=lambda t: (t["created_at"], t["id"]))]
+            shown = {**payment, "updated_at": now, "customer_email": contact["email"]}
+            items.append(
+                ("payment.succeeded", payment_id, payment_service.present(shown, ticket_ids))
+            )
         await emit(conn, organization_id, items, now)
     return {
         "data": attendees,

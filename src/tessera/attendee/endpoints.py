@@ -42,13 +42,18 @@ async def create_attendees(
         result = await create.create_attendees(conn, principal.organization_id, event_id, body, now)
         return runner.Outcome(201, result)
 
-    async def in_one_statement(conn: OneStatement) -> runner.Outcome:
-        result = await create.create_attendees_in_one_statement(
-            conn, principal.organization_id, event_id, body, now
-        )
-        return runner.Outcome(201, result)
+    def outcome_of(version: create.OneStatementCreate) -> runner.OneStatementWork:
+        async def in_one_statement(conn: OneStatement) -> runner.Outcome:
+            return runner.Outcome(
+                201, await version(conn, principal.organization_id, event_id, body, now)
+            )
 
-    return await runner.run(request, principal, work, in_one_statement=in_one_statement)
+        return in_one_statement
+
+    versions = create.one_statement_versions(principal.organization_id, event_id, body, now)
+    return await runner.run(
+        request, principal, work, in_one_statement=[outcome_of(v) for v in versions]
+    )
 
 
 @router.get("/attendees", response_model=AttendeePage)

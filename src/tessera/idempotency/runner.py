@@ -10,12 +10,14 @@ statement (``tessera.db.run_as_one_statement``): the key's lock, the business wr
 stored outcome then travel together, and commit only if nothing changed since the work read
 the database. That version only ever succeeds; whenever it cannot (the key in flight or already
 answered, a change meanwhile, any error), nothing was written and the transaction below runs and
-decides, exactly as it does without it.
+decides, exactly as it does without it. There may be several such versions, tried in order
+(Create Attendee's first one sends its statement without reading, from what an earlier read
+found; the next reads): the transaction runs once every one has given way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,17 @@ class Outcome:
 
 Work = Callable[[Connection], Awaitable[Outcome]]
 OneStatementWork = Callable[[OneStatement], Awaitable[Outcome]]
+
+
+OneStatementWorks = OneStatementWork | Sequence[OneStatementWork] | None
+
+
+def _versions(in_one_statement: OneStatementWorks) -> tuple[OneStatementWork, ...]:
+    if in_one_statement is None:
+        return ()
+    if callable(in_one_statement):
+        return (in_one_statement,)
+    return tuple(in_one_statement)
 
 
 class _StoreError(Exception):
@@ -138,27 +151,28 @@ async def run(
     principal: Principal,
     work: Work,
     *,
-    in_one_statement: OneStatementWork | None = None,
+    in_one_statement: OneStatementWorks = None,
     key: str | None = None,
 ) -> Response:
     """Execute ``work`` in one transaction; with a key, at most once per key.
 
     ``in_one_statement``, when given and the database offers it, is tried first: the same work
     as one statement, which either succeeds with what ``work`` would have answered or raises
-    :class:`~tessera.db.Stale` having written nothing. ``key``, when given, is used instead of
-    the Idempotency-Key header (the public forms derive theirs from the rendered form)."""
+    :class:`~tessera.db.Stale` having written nothing (several versions: each in turn).
+    ``key``, when given, is used instead of the Idempotency-Key header (the public forms derive
+    theirs from the rendered form)."""
     db: Database = request.app.state.db
     if key is None:
         key = idempotency_key(request)
     if not db.one_statement_units:
         in_one_statement = None
     if key is None:
-        if in_one_statement is not None:
+        for version in _versions(in_one_statement):
             try:
-                outcome = await db.run_as_one_statement(in_one_statement)
+                outcome = await db.run_as_one_statement(version)
                 return json_response(outcome.payload, outcome.status, outcome.headers)
             except Stale:
-                pass  # the transaction decides
+                pass  # the next version, or the transaction, decides
         outcome = await db.run(work)
         return json_response(outcome.payload, outcome.status, outcome.headers)
 
@@ -185,7 +199,7 @@ async def execute(
     fingerprint: str,
     work: Work,
     *,
-    in_one_statement: OneStatementWork | None = None,
+    in_one_statement: OneStatementWorks = None,
     prefetched: tuple[str, Any] | None = None,
 ) -> Response:
     """Execute ``work`` at most once for (``api_key_id``, ``key``), the request given as its
@@ -215,12 +229,13 @@ async def execute(
         if not await store.insert(conn, stored_outcome(status, content, headers)):
             raise _AlreadyStored()  # another request with this key finished since our lookup
 
-    if in_one_statement is not None:
-        one_statement_work = in_one_statement  # a name the closure below sees as not None
+    for version in _versions(in_one_statement):
 
-        async def attempt_in_one_statement(conn: OneStatement) -> Response:
+        async def attempt_in_one_statement(
+            conn: OneStatement, version: OneStatementWork = version
+        ) -> Response:
             await store.expect_lock(conn, api_key_id, key)  # first: checked before anything
-            outcome = await one_statement_work(conn)
+            outcome = await version(conn)
             content, headers = _render(outcome)
             await store.expect_insert(conn, stored_outcome(outcome.status, content, headers))
             return Response(content=content, status_code=outcome.status, headers=headers)
@@ -228,7 +243,8 @@ async def execute(
         try:
             return await db.run_as_one_statement(attempt_in_one_statement)
         except Stale:
-            pass  # in flight, answered meanwhile, or changed: the transaction decides
+            pass  # in flight, answered meanwhile, or changed: the next version, or the
+            # transaction, decides
 
     async def attempt(conn: Connection) -> Response:
         if not await store.try_lock(conn, api_key_id, key):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tessera import errors
+from tessera.attendee import remembered
 from tessera.db import Connection, Row
 from tessera.kit import clock, ids, jsonutil
 from tessera.kit.pagination import Page, envelope
@@ -84,6 +85,8 @@ async def create_endpoint(
         "updated_at": now,
     }
     await repository.insert(conn, organization_id, values)
+    if body.enabled:
+        _creates_emit_from_now_on(conn, organization_id)
     return present(values, secret=secret)
 
 
@@ -119,7 +122,16 @@ async def update_endpoint(
         changes["events"] = jsonutil.dumps(body.events).decode()
     if not await repository.update(conn, organization_id, endpoint_id, changes):
         raise errors.webhook_endpoint_not_found()
+    if changes.get("enabled"):
+        _creates_emit_from_now_on(conn, organization_id)
     return present(await _endpoint(conn, organization_id, endpoint_id))
+
+
+def _creates_emit_from_now_on(conn: Connection, organization_id: str) -> None:
+    """Once an enabled endpoint is committed, this process's Create Attendee forgets that the
+    organization had none (``tessera.attendee.remembered``): its next create reads again, and
+    emits, without first sending a statement that expects no endpoint."""
+    conn.after_commit(lambda: remembered.forget_organization(organization_id))
 
 
 async def rotate_secret(
