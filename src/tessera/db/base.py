@@ -117,8 +117,11 @@ class Retry(Exception):
     """Raised inside a transaction when the database asks the unit of work to start over."""
 
 
+RETRY_ATTEMPTS = 5
+
+
 async def run_with_retries(
-    db: Database, work: Callable[[Connection], Awaitable[T]], attempts: int = 5
+    db: Database, work: Callable[[Connection], Awaitable[T]], attempts: int = RETRY_ATTEMPTS
 ) -> T:
     for attempt in range(attempts):
         try:

@@ -90,9 +90,12 @@ def contact_id() -> str:
     return "con_" + random_string(20)
 
 
+# Appears in the public ticket-page URL: at least 128 bits (computed once, not per payment).
+_PAYMENT_ID_CHARS = max(23, _chars_for(128))
+
+
 def payment_id() -> str:
-    # Appears in the public ticket-page URL: at least 128 bits.
-    return "pay_" + random_string(max(23, _chars_for(128)))
+    return "pay_" + random_string(_PAYMENT_ID_CHARS)
 
 
 def question_id() -> str:
