@@ -132,7 +132,9 @@ def summary_line(results: list[Result]) -> str:
     return "BENCH_SUMMARY " + json.dumps([asdict(r) for r in results])
 
 
-def write_reports(results: list[Result], profile: Profile) -> None:
+def write_reports(results: list[Result], profile: Profile, sections: str = "") -> None:
+    """The results appended to results.jsonl, and RESULTS.md: the table, then ``sections``
+    (Markdown: the goals read off the whole run)."""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     RESULTS_JSONL.parent.mkdir(exist_ok=True)
     with RESULTS_JSONL.open("a") as lines:
@@ -164,4 +166,4 @@ def write_reports(results: list[Result], profile: Profile) -> None:
         f"{profile.stored_keys:,} stored idempotency keys populated), on {platform.node()} "
         f"({os.cpu_count()} cores). Produced by `make bench`; see bench/README.md.\n\n"
     )
-    RESULTS_MD.write_text(header + "\n".join(rows) + "\n")
+    RESULTS_MD.write_text(header + "\n".join(rows) + "\n" + sections)

@@ -45,6 +45,7 @@ from bench.report import (
     write_reports,
 )
 from bench.scenarios import REGISTRY, selected
+from bench.shares import evaluate, log_verdicts, markdown
 from bench.soak import run_soak
 
 
@@ -81,8 +82,10 @@ def main() -> int:
             )
     if len(servers) > 1 or args.rounds > 1:
         log_comparison(results, servers)
+    verdicts = evaluate(results)
+    log_verdicts(verdicts)
     if not args.smoke and not only and servers == ["uvicorn"] and args.rounds <= 1:
-        write_reports(results, profile)
+        write_reports(results, profile, markdown(verdicts))
         log(f"\nwrote {RESULTS_MD} and {RESULTS_JSONL}")
     print(summary_line(results))
     return 1 if failed(results) else 0

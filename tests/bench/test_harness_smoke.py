@@ -77,6 +77,15 @@ def test_benchmark_harness_runs_and_verifies_counters() -> None:
         assert result["requests"] > 0 and result["cpu_us_per_request"] > 0
     assert "CPU per request (µs): Tessera" in stdout
     assert "floors of a create: SQLite" in stdout
+    # issue 20's goals, read off this run: each with its verdict
+    assert "== the request path's goals (issue 20)" in stdout
+    for goal in (
+        "SQLite Create Attendee ≥ 70 % of the ceiling's rate: ",
+        "Idempotent replay ≥ 80 % of the bare replay's rate: ",
+        "List attendees (50 a page, 100,000 in the event) ≥ 1,500 req/s",
+    ):
+        line = next(x for x in stdout.splitlines() if goal in x)
+        assert line.endswith((": met", ": NOT met")), line
     assert_module_scenarios_ran(modules, stdout)
 
 
@@ -132,6 +141,8 @@ def test_postgresql_creates_and_their_floors_run_and_verify_counters() -> None:
         floor = results[f"create-floor-{variant}"]
         assert floor["statements_per_request"] == results["create-spread"]["statements_per_request"]
     assert "PostgreSQL alone allows at most" in stdout
+    line = next(x for x in stdout.splitlines() if "≥ 80 % of the floor's rate: " in x)
+    assert line.endswith((": met", ": NOT met")), line
 
 
 @pytest.mark.slow
