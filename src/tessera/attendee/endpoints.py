@@ -52,7 +52,11 @@ async def create_attendees(
 
     versions = create.one_statement_versions(principal.organization_id, event_id, body, now)
     return await runner.run(
-        request, principal, work, in_one_statement=[outcome_of(v) for v in versions]
+        request,
+        principal,
+        work,
+        in_one_statement=[outcome_of(v) for v in versions],
+        turn=body.ticket_class_id,  # every create of the class updates its row
     )
 
 

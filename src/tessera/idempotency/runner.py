@@ -13,6 +13,11 @@ answered, a change meanwhile, any error), nothing was written and the transactio
 decides, exactly as it does without it. There may be several such versions, tried in order
 (Create Attendee's first one sends its statement without reading, from what an earlier read
 found; the next reads): the transaction runs once every one has given way.
+
+A unit that contends for one row (a create's ticket class) may name it as its ``turn``: on
+PostgreSQL, units of the same row then run one at a time in this process (tessera.db.turns),
+and a request whose key is already running in this process is answered the in-progress 409 at
+once, as the key's lock would answer it, instead of queueing for the turn.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from tessera.auth.service import Principal
-from tessera.db import Connection, Database, OneStatement, Stale
+from tessera.db import Connection, Database, OneStatement, Stale, turns
 from tessera.errors import AppError, BadRequest, Conflict, Unprocessable
 from tessera.idempotency import store
 from tessera.kit import jsonutil
@@ -35,6 +40,8 @@ PARSED_BODY = "parsed_json_body"  # request.state: the decoded body, for the fin
 _FINGERPRINT = "idempotency_fingerprint"  # request.state: computed once a request
 STORED_ERROR_STATUSES = frozenset({404, 409, 422})
 _REPLAYED_HEADERS = ("content-type", "location")
+# (API key or user scope, Idempotency-Key) of the keyed units taking a turn in this process
+_IN_FLIGHT: set[tuple[str, str]] = set()
 
 
 @dataclass(slots=True)
@@ -155,6 +162,7 @@ async def run(
     *,
     in_one_statement: OneStatementWorks = None,
     key: str | None = None,
+    turn: str | None = None,
 ) -> Response:
     """Execute ``work`` in one transaction; with a key, at most once per key.
 
@@ -162,21 +170,29 @@ async def run(
     as one statement, which either succeeds with what ``work`` would have answered or raises
     :class:`~tessera.db.Stale` having written nothing (several versions: each in turn).
     ``key``, when given, is used instead of the Idempotency-Key header (the public forms derive
-    theirs from the rendered form)."""
+    theirs from the rendered form). ``turn``: the contended row the work waits on, if any."""
     db: Database = request.app.state.db
     if key is None:
         key = idempotency_key(request)
     if not db.one_statement_units:
         in_one_statement = None
+        turn = None
     if key is None:
-        for version in _versions(in_one_statement):
-            try:
-                outcome = await db.run_as_one_statement(version)
-                return json_response(outcome.payload, outcome.status, outcome.headers)
-            except Stale:
-                pass  # the next version, or the transaction, decides
-        outcome = await db.run(work)
-        return json_response(outcome.payload, outcome.status, outcome.headers)
+
+        async def unkeyed() -> Response:
+            for version in _versions(in_one_statement):
+                try:
+                    outcome = await db.run_as_one_statement(version)
+                    return json_response(outcome.payload, outcome.status, outcome.headers)
+                except Stale:
+                    pass  # the next version, or the transaction, decides
+            outcome = await db.run(work)
+            return json_response(outcome.payload, outcome.status, outcome.headers)
+
+        if turn is None:
+            return await unkeyed()
+        async with turns.turn(turn):
+            return await unkeyed()
 
     fingerprint = _fingerprint(request, await _parsed_body(request))
     prefetch = getattr(request.state, "idempotency_prefetch", None)
@@ -190,6 +206,7 @@ async def run(
         in_one_statement=in_one_statement,
         # looked up with the API key, in the same statement
         prefetched=prefetch if prefetch is not None and prefetch[0] == key else None,
+        turn=turn,
     )
 
 
@@ -203,6 +220,7 @@ async def execute(
     *,
     in_one_statement: OneStatementWorks = None,
     prefetched: tuple[str, Any] | None = None,
+    turn: str | None = None,
 ) -> Response:
     """Execute ``work`` at most once for (``api_key_id``, ``key``), the request given as its
     ``fingerprint``; a later call answers the stored outcome (marked ``Idempotent-Replay``).
@@ -210,9 +228,11 @@ async def execute(
     :func:`run` calls it for the API; the dashboard's manual add calls it with the signed-in
     user's ID in place of an API key's and the form's own key, so both flows share one
     exactly-once guarantee. Raises the in-progress 409 and the reused-key 422 as
-    :class:`~tessera.errors.AppError`."""
+    :class:`~tessera.errors.AppError`. ``turn``: the contended row the work waits on, if any
+    (tessera.db.turns; PostgreSQL only)."""
     if not db.one_statement_units:
         in_one_statement = None
+        turn = None
     if prefetched is not None:
         stored = prefetched[1]
     else:
@@ -220,6 +240,32 @@ async def execute(
             stored = await store.find(conn, api_key_id, key, now)
     if stored is not None:
         return _replay(stored, fingerprint)
+    if turn is None:
+        return await _execute_once(db, now, api_key_id, key, fingerprint, work, in_one_statement)
+    running = (api_key_id, key)
+    if running in _IN_FLIGHT:
+        raise in_progress()  # what the key's lock answers, without queueing for the turn
+    _IN_FLIGHT.add(running)
+    try:
+        async with turns.turn(turn):
+            return await _execute_once(
+                db, now, api_key_id, key, fingerprint, work, in_one_statement
+            )
+    finally:
+        _IN_FLIGHT.discard(running)
+
+
+async def _execute_once(
+    db: Database,
+    now: int,
+    api_key_id: str,
+    key: str,
+    fingerprint: str,
+    work: Work,
+    in_one_statement: OneStatementWorks,
+) -> Response:
+    """:func:`execute` once no stored outcome answered: the one-statement versions, then the
+    transaction, then the outcome another request stored meanwhile."""
 
     def stored_outcome(status: int, content: bytes, headers: dict[str, str]) -> store.Outcome:
         replayed = {k: v for k, v in headers.items() if k.lower() in _REPLAYED_HEADERS}

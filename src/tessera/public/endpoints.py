@@ -351,7 +351,9 @@ async def _issue(
 
     for _ in range(IN_PROGRESS_TRIES):
         try:
-            outcome = await runner.run(request, principal, work, key=key)
+            outcome = await runner.run(
+                request, principal, work, key=key, turn=values["ticket_class_id"]
+            )
             break
         except ValidationFailed as failed:
             # The answers, checked again in the transaction, no longer fit (a question changed

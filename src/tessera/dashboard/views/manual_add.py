@@ -213,7 +213,14 @@ async def add_attendees(request: Request, event_id: str, viewer: StaffWrite) -> 
     while True:
         try:
             response = await runner.execute(
-                db, now, scope, key, fingerprint, work, in_one_statement=in_one_statement
+                db,
+                now,
+                scope,
+                key,
+                fingerprint,
+                work,
+                in_one_statement=in_one_statement,
+                turn=parsed.ticket_class_id,
             )
             break
         except errors.AppError as refused:
