@@ -63,7 +63,10 @@ def server_environment(url: str, workdir: Path) -> dict[str, str]:
         "TESSERA_DATABASE_URL": url,
         "TESSERA_ACCESS_LOG": "false",
         "TESSERA_RATE_LIMIT_PER_MINUTE": "0",
-        "TESSERA_MAIL_DIR": str(workdir / "mail"),
+        # One directory per database: emails are named by their outbox row's ID, which each
+        # database counts from 1, so a second database's emails would replace the first's
+        # under names already seen (make bench's PostgreSQL delivery waited for them in vain).
+        "TESSERA_MAIL_DIR": str(workdir / f"mail-{url.split(':', 1)[0]}"),
     }
     env.pop("TESSERA_REDIS_URL", None)
     return env

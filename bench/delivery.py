@@ -111,12 +111,9 @@ def run(kind: str, separate: bool, samples: int) -> list[float]:
                 time.sleep(0.1)
             time.sleep(1.0)  # the workers have started listening
             try:
-                return measure(base, key["key"], workdir / "mail", samples)
+                return measure(base, key["key"], Path(env["TESSERA_MAIL_DIR"]), samples)
             except SystemExit:
-                # The servers' own account of a lost email, before their directory goes.
-                for log in (log for log in logs if log.exists()):
-                    tail = log.read_text(errors="replace").splitlines()[-40:]
-                    print(f"   {log.name}, last {len(tail)} lines:", *tail, sep="\n     ")
+                print_tails(logs)
                 raise
         finally:
             for proc in procs:
@@ -124,6 +121,13 @@ def run(kind: str, separate: bool, samples: int) -> list[float]:
             for proc in procs:
                 proc.wait(timeout=40)
             drop_database(url)
+
+
+def print_tails(logs: list[Path]) -> None:
+    """The servers' own account of a lost email, before their directory goes."""
+    for path in (path for path in logs if path.exists()):
+        tail = path.read_text(errors="replace").splitlines()[-40:]
+        print(f"   {path.name}, last {len(tail)} lines:", *tail, sep="\n     ")
 
 
 # Emails timed per make bench profile: each costs ≈ 0.3 s of idle pause.
@@ -143,7 +147,11 @@ def scenario(setup: Setup) -> list[Result]:
     with running(setup.servers()) as servers:
         cpu_before = cpu_seconds(servers.pids())
         base = f"http://127.0.0.1:{servers.ports[0]}"
-        figures = measure(base, setup.secret, Path(setup.env["TESSERA_MAIL_DIR"]), samples)
+        try:
+            figures = measure(base, setup.secret, Path(setup.env["TESSERA_MAIL_DIR"]), samples)
+        except SystemExit:
+            print_tails(servers.logs())
+            raise
         cpu = cpu_seconds(servers.pids()) - cpu_before
         result = Result("delivery", setup.kind, setup.processes, requests=len(figures))
         result.rss_mb = servers.rss_mb()

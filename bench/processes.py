@@ -124,6 +124,10 @@ class Servers:
             for port in self.ports
         ]
 
+    def logs(self) -> list[Path]:
+        """Each server's standard error (its log), in the order of ``ports``."""
+        return [self.workdir / f"server-{port}.log" for port in self.ports]
+
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         for port in self.ports:
