@@ -133,3 +133,21 @@ def test_a_unit_cancelled_while_waiting_leaves_the_line() -> None:
 
     asyncio.run(asyncio.wait_for(main(), 5))
     assert turns.waiting("row") == 0
+
+
+def test_no_row_means_no_turn() -> None:
+    """Units that name no row (SQLite, or work on no contended row) run at once."""
+
+    async def main() -> list[str]:
+        log: list[str] = []
+
+        async def unit(name: str) -> None:
+            async with turns.turn(None):
+                log.append(f"{name} in")
+                await asyncio.sleep(0.01)
+                log.append(f"{name} out")
+
+        await asyncio.gather(unit("a"), unit("b"))
+        return log
+
+    assert asyncio.run(main()) == ["a in", "b in", "a out", "b out"]

@@ -54,18 +54,20 @@ class _Turn:
 
     def __init__(self, row: str) -> None:
         self._row = row
-        lock, users = _TURNS.get(row) or (asyncio.Lock(), 0)
-        _TURNS[row] = (lock, users + 1)
-        self._lock = lock
+        self._lock: asyncio.Lock | None = None
 
     async def __aenter__(self) -> None:
+        lock, users = _TURNS.get(self._row) or (asyncio.Lock(), 0)
+        _TURNS[self._row] = (lock, users + 1)
+        self._lock = lock
         try:
-            await self._lock.acquire()
+            await lock.acquire()
         except BaseException:  # cancelled while waiting
             self._leave()
             raise
 
     async def __aexit__(self, *exc: object) -> None:
+        assert self._lock is not None
         self._lock.release()
         self._leave()
 
@@ -80,10 +82,10 @@ class _Turn:
 _AT_ONCE: AbstractAsyncContextManager[None] = nullcontext()
 
 
-def turn(row: str) -> AbstractAsyncContextManager[None]:
+def turn(row: str | None) -> AbstractAsyncContextManager[None]:
     """``async with turn(row)``: run when no other unit of ``row`` in this process runs, if the
-    row is crowded (or already has units waiting); at once otherwise."""
-    if not _crowded(row) and row not in _TURNS:
+    row is crowded (or already has units waiting); at once otherwise, and for no row (None)."""
+    if row is None or (not _crowded(row) and row not in _TURNS):
         return _AT_ONCE
     return _Turn(row)
 

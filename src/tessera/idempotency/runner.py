@@ -178,8 +178,7 @@ async def run(
         in_one_statement = None
         turn = None
     if key is None:
-
-        async def unkeyed() -> Response:
+        async with turns.turn(turn):
             for version in _versions(in_one_statement):
                 try:
                     outcome = await db.run_as_one_statement(version)
@@ -188,11 +187,6 @@ async def run(
                     pass  # the next version, or the transaction, decides
             outcome = await db.run(work)
             return json_response(outcome.payload, outcome.status, outcome.headers)
-
-        if turn is None:
-            return await unkeyed()
-        async with turns.turn(turn):
-            return await unkeyed()
 
     fingerprint = _fingerprint(request, await _parsed_body(request))
     prefetch = getattr(request.state, "idempotency_prefetch", None)
